@@ -1,0 +1,275 @@
+// The SDP server's HTTP handler: routes, body limits, content negotiation and one error boundary that
+// turns known errors into problem+json responses (RFC 9457) and anything else into a plain 500.
+import { getLogger } from "@logtape/logtape";
+import type { Catalog, CatalogEntry } from "./catalog.ts";
+import { ProblemError, SdpError } from "./errors.ts";
+import { answerOffer, describeStream, MAX_SDP_BYTES } from "./sdp_offer_answer.ts";
+
+/** Options of {@link createHandler}. */
+export interface HandlerOptions {
+  /** The current catalog; a function so that a reload can swap it atomically. */
+  readonly catalog: () => Catalog;
+  /** Largest request body accepted, in bytes; default 64 KiB. */
+  readonly maxBodyBytes?: number;
+}
+
+/** A request handler as Deno.serve takes it. */
+export type Handler = (request: Request, info?: Deno.ServeHandlerInfo) => Promise<Response>;
+
+const STATUS_TITLES: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  406: "Not Acceptable",
+  413: "Content Too Large",
+  415: "Unsupported Media Type",
+  429: "Too Many Requests",
+};
+
+/** Throws a ProblemError with the standard title of `status`. */
+function problem(
+  status: number,
+  detail: string,
+  options: { extensions?: Record<string, unknown>; headers?: Record<string, string> } = {},
+): never {
+  throw new ProblemError(status, STATUS_TITLES[status] ?? "Error", detail, options);
+}
+
+/** An `application/problem+json` response (RFC 9457 §3) for a ProblemError. */
+export function problemResponse(error: ProblemError, instance: string): Response {
+  const body = {
+    type: "about:blank",
+    title: error.title,
+    status: error.status,
+    detail: error.message,
+    instance,
+    ...error.extensions,
+  };
+  return new Response(JSON.stringify(body), {
+    status: error.status,
+    headers: { "content-type": "application/problem+json", ...error.headers },
+  });
+}
+
+/** Reads a request body up to `limit` bytes; beyond it, stops reading and answers 413. */
+async function readBody(request: Request, limit: number): Promise<Uint8Array> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) {
+    await request.body?.cancel().catch(() => {});
+    problem(413, `Request body of ${declared} bytes is larger than the limit of ${limit} bytes`);
+  }
+  if (request.body === null) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  while (true) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => {});
+      problem(413, `Request body is larger than the limit of ${limit} bytes`);
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return body;
+}
+
+function mediaTypeOf(request: Request): string {
+  return (request.headers.get("content-type") ?? "").split(";", 1)[0]!.trim().toLowerCase();
+}
+
+/** The offer SDP text and the form (`sdp` or `json`) the answer must take. */
+async function readOffer(
+  request: Request,
+  limit: number,
+): Promise<{ sdp: string; form: "sdp" | "json" }> {
+  const type = mediaTypeOf(request);
+  if (type !== "application/sdp" && type !== "application/json") {
+    await request.body?.cancel().catch(() => {});
+    problem(
+      415,
+      type === ""
+        ? "Missing Content-Type: send application/sdp or application/json"
+        : `Content-Type ${type} is not supported: send application/sdp or application/json`,
+      { headers: { "accept-post": "application/sdp, application/json" } },
+    );
+  }
+  const bytes = await readBody(request, limit);
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    problem(400, "Request body is not valid UTF-8");
+  }
+  if (text.trim() === "") problem(400, "Request body is empty: expected an SDP offer");
+  if (type === "application/sdp") return { sdp: text, form: "sdp" };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    problem(400, `Request body is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    problem(400, 'Expected a JSON object {"type":"offer","sdp":"..."}');
+  }
+  const description = json as Record<string, unknown>;
+  if (description.type !== undefined && description.type !== "offer") {
+    problem(400, `Expected "type": "offer", got ${JSON.stringify(description.type)}`);
+  }
+  if (typeof description.sdp !== "string") {
+    problem(400, 'Expected a string "sdp" member holding the SDP offer');
+  }
+  return { sdp: description.sdp, form: "json" };
+}
+
+async function handleOffer(request: Request, entry: CatalogEntry, limit: number): Promise<Response> {
+  const offer = await readOffer(request, limit);
+  let result;
+  try {
+    result = answerOffer(offer.sdp, entry);
+  } catch (error) {
+    if (error instanceof SdpError) problem(400, `Invalid SDP offer: ${error.message}`);
+    throw error;
+  }
+  if (result.accepted === 0) {
+    problem(
+      406,
+      `No offered media can be served: stream "${entry.stream.name}" carries ` +
+        `${result.carried.join(", ")} over RTP/AVP to ${entry.stream.address} port ${entry.stream.port}`,
+      { extensions: { stream: entry.stream.name, offered: result.offered, carried: result.carried } },
+    );
+  }
+  return offer.form === "sdp"
+    ? new Response(result.sdp, { headers: { "content-type": "application/sdp" } })
+    : Response.json({ type: "answer", sdp: result.sdp });
+}
+
+function catalogJson(catalog: Catalog): unknown {
+  return {
+    defaultStream: catalog.defaultEntry.stream.name,
+    streams: catalog.entries().map(({ stream, version }) => ({
+      name: stream.name,
+      description: stream.description,
+      address: stream.address,
+      port: stream.port,
+      ttl: stream.ttl,
+      ...(stream.source === undefined ? {} : { source: stream.source }),
+      formats: stream.formats,
+      version,
+      sdp: `/streams/${encodeURIComponent(stream.name)}.sdp`,
+      offer: `/streams/${encodeURIComponent(stream.name)}/offer`,
+    })),
+  };
+}
+
+function allowOnly(request: Request, allowed: readonly string[]): void {
+  if (!allowed.includes(request.method)) {
+    problem(405, `Method ${request.method} is not allowed here; use ${allowed.join(", ")}`, {
+      headers: { allow: allowed.join(", ") },
+    });
+  }
+}
+
+function lookup(catalog: Catalog, rawName: string): CatalogEntry {
+  let name: string;
+  try {
+    name = decodeURIComponent(rawName);
+  } catch {
+    problem(404, `No stream named "${rawName}"`);
+  }
+  const entry = catalog.get(name);
+  if (entry === undefined) {
+    problem(404, `No stream named "${name}"`, {
+      extensions: { streams: catalog.entries().map((e) => e.stream.name) },
+    });
+  }
+  return entry;
+}
+
+const READ = ["GET", "HEAD"] as const;
+const POST = ["POST"] as const;
+
+async function route(request: Request, path: string, options: HandlerOptions): Promise<Response> {
+  const catalog = options.catalog();
+  const limit = options.maxBodyBytes ?? MAX_SDP_BYTES;
+  if (path === "/offer") {
+    allowOnly(request, POST);
+    return await handleOffer(request, catalog.defaultEntry, limit);
+  }
+  if (path === "/healthz") {
+    allowOnly(request, READ);
+    return Response.json({ status: "ok" });
+  }
+  if (path === "/streams" || path === "/streams/") {
+    allowOnly(request, READ);
+    return Response.json(catalogJson(catalog));
+  }
+  const offerMatch = /^\/streams\/([^/]+)\/offer$/.exec(path);
+  if (offerMatch !== null) {
+    allowOnly(request, POST);
+    return await handleOffer(request, lookup(catalog, offerMatch[1]!), limit);
+  }
+  const sdpMatch = /^\/streams\/([^/]+)\.sdp$/.exec(path);
+  if (sdpMatch !== null) {
+    allowOnly(request, READ);
+    const entry = lookup(catalog, sdpMatch[1]!);
+    return new Response(describeStream(entry), {
+      headers: {
+        "content-type": "application/sdp",
+        "content-disposition": `inline; filename="${entry.stream.name}.sdp"`,
+      },
+    });
+  }
+  problem(404, `No route for ${path}`);
+}
+
+/**
+ * Builds the server's request handler. Every request is logged once (method, path, status, duration)
+ * under the "gateway.http" category. Known errors answer problem+json; unknown ones are logged and
+ * answered with a plain 500 that reveals nothing.
+ */
+export function createHandler(options: HandlerOptions): Handler {
+  const logger = getLogger(["gateway", "http"]);
+  return async (request) => {
+    const started = performance.now();
+    let path = "/";
+    let response: Response;
+    try {
+      path = new URL(request.url).pathname;
+      response = await route(request, path, options);
+    } catch (error) {
+      if (error instanceof ProblemError) {
+        response = problemResponse(error, path);
+      } else {
+        logger.error("Unhandled error on {method} {path}: {error}", {
+          method: request.method,
+          path,
+          error,
+        });
+        response = new Response("Internal Server Error\n", {
+          status: 500,
+          headers: { "content-type": "text/plain; charset=utf-8" },
+        });
+      }
+    }
+    if (request.method === "HEAD") {
+      response = new Response(null, { status: response.status, headers: response.headers });
+    }
+    const durationMs = Math.round((performance.now() - started) * 100) / 100;
+    logger.info("{method} {path} {status} {durationMs}ms", {
+      method: request.method,
+      path,
+      status: response.status,
+      durationMs,
+    });
+    return response;
+  };
+}

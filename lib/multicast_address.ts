@@ -1,0 +1,35 @@
+// IP address checks for multicast groups and source addresses.
+// IPv4 multicast is 224.0.0.0/4 (RFC 5771); IPv6 multicast is ff00::/8 (RFC 4291 §2.7).
+import { isIPv4, isIPv6 } from "node:net";
+
+/** IP version of an address literal, or `undefined` when the text is not an IP address. */
+export function ipVersionOf(address: string): 4 | 6 | undefined {
+  if (isIPv4(address)) return 4;
+  if (isIPv6(address)) return 6;
+  return undefined;
+}
+
+/** True when `address` is an IPv4 (224.0.0.0/4) or IPv6 (ff00::/8) multicast address. */
+export function isMulticastAddress(address: string): boolean {
+  const version = ipVersionOf(address);
+  if (version === 4) {
+    const first = Number(address.split(".", 1)[0]);
+    return first >= 224 && first <= 239;
+  }
+  if (version === 6) {
+    return /^ff[0-9a-f]{2}:/i.test(address);
+  }
+  return false;
+}
+
+/** Why `address` cannot be a multicast group, or `undefined` when it can. */
+export function multicastProblem(address: string): string | undefined {
+  const version = ipVersionOf(address);
+  if (version === undefined) return `"${address}" is not an IPv4 or IPv6 address`;
+  if (!isMulticastAddress(address)) {
+    return version === 4
+      ? `${address} is not a multicast address (IPv4 multicast is 224.0.0.0/4)`
+      : `${address} is not a multicast address (IPv6 multicast is ff00::/8)`;
+  }
+  return undefined;
+}

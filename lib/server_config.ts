@@ -1,0 +1,316 @@
+// Server configuration from flags, environment and a JSON config file, in that order of precedence
+// over the defaults (the VLC set-up: 239.0.0.1:5004, payload type 33, MP2T/90000).
+import { parseArgs } from "node:util";
+import {
+  Catalog,
+  checkInteger,
+  checkStreamName,
+  makeFormat,
+  type StreamDefinition,
+  validateStream,
+  validateStreams,
+} from "./catalog.ts";
+import { ConfigError } from "./errors.ts";
+import { LOG_FORMATS, type LogFormat } from "./logging.ts";
+import { ipVersionOf } from "./multicast_address.ts";
+
+/** Defaults: what `vlc FILE --sout '#rtp{dst=239.0.0.1,port=5004,mux=ts}'` sends. */
+export const SERVER_DEFAULTS = {
+  host: "0.0.0.0",
+  port: 8080,
+  name: "default",
+  multicastAddress: "239.0.0.1",
+  multicastPort: 5004,
+  ttl: 1,
+  payloadType: 33,
+} as const;
+
+/** Environment variables the server reads (flags win over them, they win over the config file). */
+export const SERVER_ENV = {
+  host: "HTTP_HOST",
+  port: "HTTP_PORT",
+  multicastAddress: "MULTICAST_ADDRESS",
+  multicastPort: "MULTICAST_PORT",
+  ttl: "MULTICAST_TTL",
+  payloadType: "PAYLOAD_TYPE",
+  encoding: "PAYLOAD_ENCODING",
+  source: "MULTICAST_SOURCE",
+  name: "STREAM_NAME",
+  config: "GATEWAY_CONFIG",
+  logFormat: "LOG_FORMAT",
+} as const;
+
+/** `--help` text of the server. */
+export const SERVER_USAGE = `sdp-server: answers SDP offers with where a multicast RTP stream lives.
+
+Usage: sdp-server [options]
+
+A receiver POSTs an SDP offer (application/sdp, or JSON {"type":"offer","sdp":"..."}) to /offer
+or /streams/NAME/offer and gets an answer with the group, port, TTL and payload formats.
+GET /streams lists the catalog; GET /streams/NAME.sdp is a description VLC, ffmpeg and
+GStreamer open directly; GET /healthz answers {"status":"ok"}.
+
+Options (flag > environment variable > config file > default):
+  --host ADDRESS            Address to listen on ($HTTP_HOST; default 0.0.0.0)
+  --port N                  HTTP port, 0 for any free one ($HTTP_PORT; default 8080)
+  --name NAME               Default stream's name; with --config, selects the default stream
+                            ($STREAM_NAME; default "default")
+  --multicast-address IP    Default stream's group, IPv4 or IPv6 ($MULTICAST_ADDRESS; 239.0.0.1)
+  --multicast-port N        Default stream's UDP port ($MULTICAST_PORT; default 5004)
+  --ttl N                   Multicast TTL announced in c= ($MULTICAST_TTL; default 1)
+  --payload-type N          RTP payload type ($PAYLOAD_TYPE; default 33, MPEG-TS)
+  --encoding NAME/RATE[/CH] Encoding of the payload type, e.g. MP2T/90000, H264/90000
+                            ($PAYLOAD_ENCODING; required for dynamic types 96-127)
+  --source IP               Sender address for source-specific multicast ($MULTICAST_SOURCE)
+  --config FILE             JSON catalog of streams ($GATEWAY_CONFIG); see README
+  --log-format text|json    Request log format on stdout ($LOG_FORMAT; default text)
+  -h, --help                Show this help and exit
+  -V, --version             Show the version and exit
+
+Exit codes: 0 after SIGINT/SIGTERM (in-flight requests finish), 1 on a runtime failure
+(e.g. the port is taken), 2 on a usage or configuration error.
+`;
+
+/** Everything the server needs to run. */
+export interface ServerConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly logFormat: LogFormat;
+  readonly streams: readonly StreamDefinition[];
+  readonly defaultName: string;
+  /** The config file the catalog came from, if any. */
+  readonly configPath?: string;
+}
+
+/** Result of parsing the command line: run, or show help or version. */
+export type ServerCommand =
+  | { readonly kind: "help" }
+  | { readonly kind: "version" }
+  | { readonly kind: "run"; readonly config: ServerConfig };
+
+const FILE_KEYS = new Set(["host", "port", "logFormat", "defaultStream", "streams"]);
+
+/** Reads an integer from flag or environment text; throws ConfigError naming `field`. */
+export function parseIntegerText(text: string, field: string, min: number, max: number): number {
+  if (!/^-?[0-9]+$/.test(text.trim())) {
+    throw new ConfigError(field, `${field}: expected an integer from ${min} to ${max}, got "${text}"`);
+  }
+  return checkInteger(Number(text.trim()), field, min, max);
+}
+
+async function readConfigFile(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    throw new ConfigError("config", `Cannot read config file ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError("config", `Config file ${path} is not valid JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new ConfigError("config", `Config file ${path}: expected a JSON object`);
+  }
+  const record = raw as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    if (!FILE_KEYS.has(key)) {
+      throw new ConfigError(
+        key,
+        `Config file ${path}: ${key}: unknown field (allowed: ${[...FILE_KEYS].join(", ")})`,
+      );
+    }
+  }
+  return record;
+}
+
+/** The catalog part of a config file: its streams and default stream name. */
+export async function loadCatalogFile(
+  path: string,
+): Promise<{ streams: StreamDefinition[]; defaultName?: string; file: Record<string, unknown> }> {
+  const file = await readConfigFile(path);
+  try {
+    const streams = validateStreams(file.streams ?? [], "streams");
+    if (streams.length === 0) throw new ConfigError("streams", "streams: at least one stream is required");
+    let defaultName: string | undefined;
+    if (file.defaultStream !== undefined) {
+      if (typeof file.defaultStream !== "string") {
+        throw new ConfigError("defaultStream", "defaultStream: expected a stream name");
+      }
+      defaultName = file.defaultStream;
+      if (!streams.some((s) => s.name === defaultName)) {
+        throw new ConfigError("defaultStream", `defaultStream: no stream named "${defaultName}"`);
+      }
+    }
+    return defaultName === undefined ? { streams, file } : { streams, defaultName, file };
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      throw new ConfigError(error.field, `Config file ${path}: ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+/**
+ * Parses the server's command line against the environment (`env(name)` is injected so tests need no
+ * real environment) and reads the config file. Throws ConfigError on any bad value, naming it.
+ */
+export async function parseServerArgs(
+  args: string[],
+  env: (name: string) => string | undefined,
+): Promise<ServerCommand> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        host: { type: "string" },
+        port: { type: "string" },
+        name: { type: "string" },
+        "multicast-address": { type: "string" },
+        "multicast-port": { type: "string" },
+        ttl: { type: "string" },
+        "payload-type": { type: "string" },
+        encoding: { type: "string" },
+        source: { type: "string" },
+        config: { type: "string" },
+        "log-format": { type: "string" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "V" },
+      },
+    }));
+  } catch (error) {
+    throw new ConfigError("args", `${(error as Error).message} (see --help)`, { cause: error });
+  }
+  if (values.help) return { kind: "help" };
+  if (values.version) return { kind: "version" };
+
+  /** Flag value, else environment value, with the name of where it came from. */
+  const pick = (flag: keyof typeof values, envName: string): [string, string] | undefined => {
+    const fromFlag = values[flag];
+    if (typeof fromFlag === "string") return [fromFlag, `--${flag}`];
+    const fromEnv = env(envName);
+    if (fromEnv !== undefined && fromEnv !== "") return [fromEnv, envName];
+    return undefined;
+  };
+
+  const configPick = pick("config", SERVER_ENV.config);
+  const loaded = configPick === undefined ? undefined : await loadCatalogFile(configPick[0]);
+  const file = loaded?.file ?? {};
+
+  const hostPick = pick("host", SERVER_ENV.host);
+  const host = hostPick?.[0] ?? (typeof file.host === "string" ? file.host : SERVER_DEFAULTS.host);
+  if (ipVersionOf(host) === undefined && host !== "localhost") {
+    throw new ConfigError(hostPick?.[1] ?? "host", `${hostPick?.[1] ?? "host"}: "${host}" is not an IP address`);
+  }
+  const portPick = pick("port", SERVER_ENV.port);
+  const port = portPick !== undefined
+    ? parseIntegerText(portPick[0], portPick[1], 0, 65535)
+    : file.port !== undefined
+    ? checkInteger(file.port, "port", 0, 65535)
+    : SERVER_DEFAULTS.port;
+  const logPick = pick("log-format", SERVER_ENV.logFormat);
+  const logFormat = logPick?.[0] ?? (file.logFormat ?? "text");
+  if (!(LOG_FORMATS as readonly unknown[]).includes(logFormat)) {
+    throw new ConfigError(
+      logPick?.[1] ?? "logFormat",
+      `${logPick?.[1] ?? "logFormat"}: expected text or json, got ${JSON.stringify(logFormat)}`,
+    );
+  }
+
+  // The default stream: config file's (or built-in defaults), with flag/env overrides on top.
+  const namePick = pick("name", SERVER_ENV.name);
+  let streams = loaded?.streams ?? [];
+  let defaultName = namePick?.[0] ?? loaded?.defaultName ?? streams[0]?.name ?? SERVER_DEFAULTS.name;
+  if (namePick !== undefined) checkStreamName(namePick[0], namePick[1]);
+  if (loaded !== undefined && !streams.some((s) => s.name === defaultName)) {
+    throw new ConfigError(
+      namePick?.[1] ?? "name",
+      `${namePick?.[1] ?? "name"}: no stream named "${defaultName}" in ${configPick?.[0]}`,
+    );
+  }
+  const base: StreamDefinition = streams.find((s) => s.name === defaultName) ?? {
+    name: defaultName,
+    description: "",
+    address: SERVER_DEFAULTS.multicastAddress,
+    port: SERVER_DEFAULTS.multicastPort,
+    ttl: SERVER_DEFAULTS.ttl,
+    formats: [makeFormat(SERVER_DEFAULTS.payloadType, undefined, "payloadType")],
+  };
+  const addressPick = pick("multicast-address", SERVER_ENV.multicastAddress);
+  const mportPick = pick("multicast-port", SERVER_ENV.multicastPort);
+  const ttlPick = pick("ttl", SERVER_ENV.ttl);
+  const ptPick = pick("payload-type", SERVER_ENV.payloadType);
+  const encodingPick = pick("encoding", SERVER_ENV.encoding);
+  const sourcePick = pick("source", SERVER_ENV.source);
+
+  let formats = base.formats;
+  if (ptPick !== undefined || encodingPick !== undefined) {
+    const payloadType = ptPick === undefined
+      ? base.formats[0]!.payloadType
+      : parseIntegerText(ptPick[0], ptPick[1], 0, 127);
+    const field = encodingPick?.[1] ?? ptPick?.[1] ?? "payloadType";
+    const format = makeFormat(payloadType, encodingPick?.[0], field);
+    const fixed = makeFormat(payloadType, undefined, field);
+    if (encodingPick !== undefined && payloadType < 96) {
+      // A static payload type already names its encoding (RFC 3551 §6); do not let it lie.
+      if (fixed.encoding.toUpperCase() !== format.encoding.toUpperCase() || fixed.clockRate !== format.clockRate) {
+        throw new ConfigError(
+          field,
+          `${field}: payload type ${payloadType} is static (${fixed.encoding}/${fixed.clockRate}); ` +
+            `use a dynamic payload type (96-127) for ${encodingPick[0]}, e.g. --payload-type 96`,
+        );
+      }
+    }
+    formats = [format];
+  }
+  const candidate = {
+    name: base.name,
+    description: base.description,
+    address: addressPick?.[0] ?? base.address,
+    port: mportPick === undefined ? base.port : parseIntegerText(mportPick[0], mportPick[1], 1, 65535),
+    ttl: ttlPick === undefined ? base.ttl : parseIntegerText(ttlPick[0], ttlPick[1], 0, 255),
+    formats: formats.map((f) => ({ ...f })),
+    ...(sourcePick !== undefined ? { source: sourcePick[0] } : base.source !== undefined ? { source: base.source } : {}),
+  };
+  let defaultStream: StreamDefinition;
+  try {
+    defaultStream = validateStream(candidate, "stream");
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    // Name the flag or variable that carried the bad value.
+    const origin: Record<string, [string, string] | undefined> = {
+      "stream.address": addressPick,
+      "stream.source": sourcePick,
+      "stream.port": mportPick,
+      "stream.ttl": ttlPick,
+    };
+    const from = origin[error.field]?.[1];
+    if (from === undefined) throw error;
+    throw new ConfigError(from, error.message.replace(/^stream\.\w+/, from), { cause: error });
+  }
+  streams = streams.some((s) => s.name === defaultName)
+    ? streams.map((s) => (s.name === defaultName ? defaultStream : s))
+    : [defaultStream, ...streams];
+  defaultName = defaultStream.name;
+  new Catalog(streams, { defaultName }); // validates the combination
+  return {
+    kind: "run",
+    config: {
+      host,
+      port,
+      logFormat: logFormat as LogFormat,
+      streams,
+      defaultName,
+      ...(configPick === undefined ? {} : { configPath: configPick[0] }),
+    },
+  };
+}

@@ -1,0 +1,106 @@
+// SDP offer/answer server: tells receivers where multicast RTP streams live (RFC 3264, RFC 8866).
+// Run: deno task server [-- --help]
+import { getLogger } from "@logtape/logtape";
+import { Catalog } from "./lib/catalog.ts";
+import { ConfigError } from "./lib/errors.ts";
+import { createHandler } from "./lib/http_app.ts";
+import { setupLogging } from "./lib/logging.ts";
+import { parseServerArgs, SERVER_USAGE } from "./lib/server_config.ts";
+import { versionLine } from "./lib/version.ts";
+
+/** Runs the server until SIGINT/SIGTERM; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const env = (name: string) => Deno.env.get(name);
+  let command;
+  try {
+    command = await parseServerArgs(args, env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`sdp-server: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+  if (command.kind === "help") {
+    console.log(SERVER_USAGE);
+    return 0;
+  }
+  if (command.kind === "version") {
+    console.log(versionLine("sdp-server"));
+    return 0;
+  }
+  const { config } = command;
+  setupLogging({ format: config.logFormat, output: "stdout" });
+  const logger = getLogger(["gateway", "server"]);
+  let catalog = new Catalog(config.streams, { defaultName: config.defaultName });
+
+  const shutdown = new AbortController();
+  const stop = () => shutdown.abort();
+  const reload = async () => {
+    if (config.configPath === undefined) {
+      logger.warn("SIGHUP ignored: no --config file to reload");
+      return;
+    }
+    try {
+      const next = await parseServerArgs(args, env);
+      if (next.kind !== "run") return;
+      catalog = new Catalog(next.config.streams, {
+        defaultName: next.config.defaultName,
+        previous: catalog,
+      });
+      logger.info("Reloaded {path}: {count} streams", {
+        path: config.configPath,
+        count: next.config.streams.length,
+      });
+    } catch (error) {
+      logger.error("Reload of {path} rejected, keeping the current catalog: {message}", {
+        path: config.configPath,
+        message: (error as Error).message,
+      });
+    }
+  };
+  const signals: [Deno.Signal, () => void][] = [
+    ["SIGINT", stop],
+    ["SIGTERM", stop],
+    ["SIGHUP", () => void reload()],
+  ];
+  for (const [signal, listener] of signals) Deno.addSignalListener(signal, listener);
+  try {
+    let server: Deno.HttpServer<Deno.NetAddr>;
+    try {
+      server = Deno.serve({
+        hostname: config.host,
+        port: config.port,
+        signal: shutdown.signal,
+        onListen: ({ hostname, port }) => {
+          const entry = catalog.defaultEntry.stream;
+          logger.info(
+            "Listening on http://{hostname}:{port}/ with {count} streams; default {name} at {address} port {mport}",
+            {
+              hostname: hostname.includes(":") ? `[${hostname}]` : hostname,
+              port,
+              count: catalog.entries().length,
+              name: entry.name,
+              address: entry.address,
+              mport: entry.port,
+            },
+          );
+        },
+      }, createHandler({ catalog: () => catalog }));
+    } catch (error) {
+      logger.error("Cannot listen on {host}:{port}: {message}", {
+        host: config.host,
+        port: config.port,
+        message: (error as Error).message,
+      });
+      return 1;
+    }
+    await server.finished;
+    logger.info("Stopped");
+    return 0;
+  } finally {
+    for (const [signal, listener] of signals) Deno.removeSignalListener(signal, listener);
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
