@@ -5,8 +5,12 @@ import { Catalog } from "./lib/catalog.ts";
 import { ConfigError } from "./lib/errors.ts";
 import { createHandler } from "./lib/http_app.ts";
 import { setupLogging } from "./lib/logging.ts";
+import { RequestDrain } from "./lib/request_drain.ts";
 import { parseServerArgs, SERVER_USAGE } from "./lib/server_config.ts";
 import { versionLine } from "./lib/version.ts";
+
+/** How long SIGINT/SIGTERM wait for requests in flight before the server closes anyway. */
+const DRAIN_TIMEOUT_MS = 10_000;
 
 /** Runs the server until SIGINT/SIGTERM; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -34,8 +38,21 @@ export async function main(args: string[]): Promise<number> {
   const logger = getLogger(["gateway", "server"]);
   let catalog = new Catalog(config.streams, { defaultName: config.defaultName });
 
-  const shutdown = new AbortController();
-  const stop = () => shutdown.abort();
+  let server: Deno.HttpServer<Deno.NetAddr> | undefined;
+  let stopping = false;
+  const drain = new RequestDrain();
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    if (drain.active > 0) {
+      logger.info("Stopping: waiting for {count} requests in flight", { count: drain.active });
+    }
+    const drained = await drain.drain(DRAIN_TIMEOUT_MS);
+    if (!drained) {
+      logger.warn("Stopping with {count} requests still in flight", { count: drain.active });
+    }
+    await server?.shutdown();
+  };
   const reload = async () => {
     if (config.configPath === undefined) {
       logger.warn("SIGHUP ignored: no --config file to reload");
@@ -60,18 +77,16 @@ export async function main(args: string[]): Promise<number> {
     }
   };
   const signals: [Deno.Signal, () => void][] = [
-    ["SIGINT", stop],
-    ["SIGTERM", stop],
+    ["SIGINT", () => void stop()],
+    ["SIGTERM", () => void stop()],
     ["SIGHUP", () => void reload()],
   ];
   for (const [signal, listener] of signals) Deno.addSignalListener(signal, listener);
   try {
-    let server: Deno.HttpServer<Deno.NetAddr>;
     try {
       server = Deno.serve({
         hostname: config.host,
         port: config.port,
-        signal: shutdown.signal,
         onListen: ({ hostname, port }) => {
           const entry = catalog.defaultEntry.stream;
           logger.info(
@@ -86,7 +101,7 @@ export async function main(args: string[]): Promise<number> {
             },
           );
         },
-      }, createHandler({ catalog: () => catalog }));
+      }, drain.wrap(createHandler({ catalog: () => catalog })));
     } catch (error) {
       logger.error("Cannot listen on {host}:{port}: {message}", {
         host: config.host,
@@ -95,6 +110,7 @@ export async function main(args: string[]): Promise<number> {
       });
       return 1;
     }
+    if (stopping) await server.shutdown(); // a signal arrived before the server existed
     await server.finished;
     logger.info("Stopped");
     return 0;

@@ -87,7 +87,11 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * Builds a payload format from a payload type and optional `NAME/RATE[/CH]` encoding; a static payload
  * type (RFC 3551) may omit the encoding. Throws ConfigError naming `field`.
  */
-export function makeFormat(payloadType: number, encoding: string | undefined, field: string): PayloadFormat {
+export function makeFormat(
+  payloadType: number,
+  encoding: string | undefined,
+  field: string,
+): PayloadFormat {
   if (!isValidPayloadType(payloadType)) {
     throw new ConfigError(
       field,
@@ -152,7 +156,9 @@ export function validateStream(raw: unknown, field: string): StreamDefinition {
     : checkString(raw.description, `${field}.description`);
   const address = checkString(raw.address, `${field}.address`);
   const problem = multicastProblem(address);
-  if (problem !== undefined) throw new ConfigError(`${field}.address`, `${field}.address: ${problem}`);
+  if (problem !== undefined) {
+    throw new ConfigError(`${field}.address`, `${field}.address: ${problem}`);
+  }
   const port = checkInteger(raw.port, `${field}.port`, 1, 65535);
   const ttl = raw.ttl === undefined ? 1 : checkInteger(raw.ttl, `${field}.ttl`, 0, 255);
   if (!Array.isArray(raw.formats) || raw.formats.length === 0) {
@@ -175,7 +181,9 @@ export function validateStream(raw: unknown, field: string): StreamDefinition {
     if (ipVersionOf(source) !== ipVersionOf(address)) {
       throw new ConfigError(
         `${field}.source`,
-        `${field}.source: "${source}" is not an IPv${ipVersionOf(address)} address like the group ${address}`,
+        `${field}.source: "${source}" is not an IPv${
+          ipVersionOf(address)
+        } address like the group ${address}`,
       );
     }
   }

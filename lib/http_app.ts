@@ -130,7 +130,11 @@ async function readOffer(
   return { sdp: description.sdp, form: "json" };
 }
 
-async function handleOffer(request: Request, entry: CatalogEntry, limit: number): Promise<Response> {
+async function handleOffer(
+  request: Request,
+  entry: CatalogEntry,
+  limit: number,
+): Promise<Response> {
   const offer = await readOffer(request, limit);
   let result;
   try {
@@ -143,8 +147,12 @@ async function handleOffer(request: Request, entry: CatalogEntry, limit: number)
     problem(
       406,
       `No offered media can be served: stream "${entry.stream.name}" carries ` +
-        `${result.carried.join(", ")} over RTP/AVP to ${entry.stream.address} port ${entry.stream.port}`,
-      { extensions: { stream: entry.stream.name, offered: result.offered, carried: result.carried } },
+        `${
+          result.carried.join(", ")
+        } over RTP/AVP to ${entry.stream.address} port ${entry.stream.port}`,
+      {
+        extensions: { stream: entry.stream.name, offered: result.offered, carried: result.carried },
+      },
     );
   }
   return offer.form === "sdp"

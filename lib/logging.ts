@@ -2,7 +2,6 @@
 // stderr (client, whose stdout carries data). Library modules log under the "gateway" category.
 import {
   configureSync,
-  getJsonLinesFormatter,
   getTextFormatter,
   type LogLevel,
   type LogRecord,
@@ -38,14 +37,33 @@ function writerSink(output: "stdout" | "stderr", format: (record: LogRecord) => 
   };
 }
 
+function plain(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (value instanceof Error) return value.message;
+  return JSON.stringify(value) ?? String(value);
+}
+
+/** One JSON object per record: timestamp, level, logger, message rendered with plain strings, properties. */
+function jsonLine(record: LogRecord): string {
+  const message = record.message.map((part, i) => (i % 2 === 0 ? part : plain(part))).join("");
+  const properties = Object.fromEntries(
+    Object.entries(record.properties).map(([k, v]) => [k, v instanceof Error ? v.message : v]),
+  );
+  return JSON.stringify({
+    "@timestamp": new Date(record.timestamp).toISOString(),
+    level: record.level,
+    logger: record.category.join("."),
+    message,
+    properties,
+  }) + "\n";
+}
+
 /** Configures LogTape once for the whole process (replacing an earlier configuration). */
 export function setupLogging(options: LoggingOptions): void {
-  const formatter = options.format === "json"
-    ? getJsonLinesFormatter()
-    : getTextFormatter({
-      timestamp: "date-time-timezone",
-      value: (v, inspect) => (typeof v === "string" ? v : inspect(v)),
-    });
+  const formatter = options.format === "json" ? jsonLine : getTextFormatter({
+    timestamp: "date-time-timezone",
+    value: (v, inspect) => (typeof v === "string" ? v : inspect(v)),
+  });
   resetSync();
   configureSync({
     sinks: { main: writerSink(options.output, formatter) },

@@ -53,7 +53,9 @@ export function isValidPayloadType(value: number): boolean {
  * Throws a RangeError naming the text when it is not `NAME/RATE[/CHANNELS]`.
  */
 export function parseEncoding(text: string): Omit<PayloadFormat, "payloadType"> {
-  const match = /^([A-Za-z0-9][A-Za-z0-9._+-]{0,31})\/([0-9]{1,9})(?:\/([0-9]{1,2}))?$/.exec(text.trim());
+  const match = /^([A-Za-z0-9][A-Za-z0-9._+-]{0,31})\/([0-9]{1,9})(?:\/([0-9]{1,2}))?$/.exec(
+    text.trim(),
+  );
   if (match === null) {
     throw new RangeError(
       `Invalid encoding "${text}": expected NAME/CLOCKRATE[/CHANNELS], e.g. MP2T/90000`,
@@ -87,6 +89,7 @@ export function sameEncoding(
 
 /** Media type (`m=` line) a format is carried in: audio for audio encodings, video otherwise. */
 export function mediaTypeOf(format: Omit<PayloadFormat, "payloadType">): "audio" | "video" {
-  const audio = /^(PCMU|PCMA|GSM|G72\d.*|L8|L16|L24|MPA|OPUS|MP4A-LATM|MPEG4-GENERIC|AC3|EAC3|SPEEX|G729|ILBC|AMR.*)$/i;
+  const audio =
+    /^(PCMU|PCMA|GSM|G72\d.*|L8|L16|L24|MPA|OPUS|MP4A-LATM|MPEG4-GENERIC|AC3|EAC3|SPEEX|G729|ILBC|AMR.*)$/i;
   return audio.test(format.encoding) ? "audio" : "video";
 }

@@ -80,7 +80,9 @@ export function parseConnection(ipVersion: number, text: string, line = 0): Conn
   if (version === 6) {
     // RFC 8866 §5.7: IPv6 has no TTL field; a single suffix is the address count.
     if (numbers.length > 1) throw new SdpError(`Invalid c= address "${text}" for IP6`, { line });
-    return numbers[0] === undefined ? { ipVersion: 6, address } : { ipVersion: 6, address, count: numbers[0] };
+    return numbers[0] === undefined
+      ? { ipVersion: 6, address }
+      : { ipVersion: 6, address, count: numbers[0] };
   }
   const [ttl, count] = numbers;
   if (ttl !== undefined && ttl > 255) {
@@ -132,7 +134,18 @@ export function parseSdp(text: string): SessionSummary {
   }
   for (const [i, line] of lines.entries()) {
     if (!/^[a-z]=/.test(line)) {
-      throw new SdpError(`Malformed SDP line ${i + 1}: expected "<letter>=<value>"`, { line: i + 1 });
+      throw new SdpError(`Malformed SDP line ${i + 1}: expected "<letter>=<value>"`, {
+        line: i + 1,
+      });
+    }
+    if (
+      line.startsWith("m=") &&
+      !/^m=[\w.-]+ [0-9]{1,5}(\/[0-9]{1,5})? [\w/.-]+( [\w.*/-]+)*\s*$/.test(line)
+    ) {
+      throw new SdpError(
+        `Malformed m= line ${i + 1}: expected "m=<media> <port> <proto> <fmt> ..."`,
+        { line: i + 1 },
+      );
     }
   }
   const mediaLines = lines.filter((l) => l.startsWith("m=")).length;
@@ -165,7 +178,12 @@ export function parseSdp(text: string): SessionSummary {
       if (rtpmap !== undefined && rtpmap.rate !== undefined) {
         const format: PayloadFormat = rtpmap.encoding === undefined
           ? { payloadType, encoding: rtpmap.codec, clockRate: rtpmap.rate }
-          : { payloadType, encoding: rtpmap.codec, clockRate: rtpmap.rate, channels: rtpmap.encoding };
+          : {
+            payloadType,
+            encoding: rtpmap.codec,
+            clockRate: rtpmap.rate,
+            channels: rtpmap.encoding,
+          };
         return [{ payloadType, format }];
       }
       const known = staticFormat(payloadType);
@@ -335,7 +353,9 @@ export function answerOffer(offerText: string, entry: CatalogEntry): AnswerResul
     accepted,
     offered: offer.media.map((m) =>
       `${m.type} ${m.protocol} ${
-        m.formats.map((f) => f.format === undefined ? `${f.payloadType}` : describeFormats([f.format])[0]).join(", ")
+        m.formats.map((f) =>
+          f.format === undefined ? `${f.payloadType}` : describeFormats([f.format])[0]
+        ).join(", ")
       }`
     ),
     carried: describeFormats(stream.formats),

@@ -13,6 +13,7 @@ import {
 import { ConfigError } from "./errors.ts";
 import { LOG_FORMATS, type LogFormat } from "./logging.ts";
 import { ipVersionOf } from "./multicast_address.ts";
+import { staticFormat } from "./payload_format.ts";
 
 /** Defaults: what `vlc FILE --sout '#rtp{dst=239.0.0.1,port=5004,mux=ts}'` sends. */
 export const SERVER_DEFAULTS = {
@@ -93,7 +94,10 @@ const FILE_KEYS = new Set(["host", "port", "logFormat", "defaultStream", "stream
 /** Reads an integer from flag or environment text; throws ConfigError naming `field`. */
 export function parseIntegerText(text: string, field: string, min: number, max: number): number {
   if (!/^-?[0-9]+$/.test(text.trim())) {
-    throw new ConfigError(field, `${field}: expected an integer from ${min} to ${max}, got "${text}"`);
+    throw new ConfigError(
+      field,
+      `${field}: expected an integer from ${min} to ${max}, got "${text}"`,
+    );
   }
   return checkInteger(Number(text.trim()), field, min, max);
 }
@@ -103,17 +107,25 @@ async function readConfigFile(path: string): Promise<Record<string, unknown>> {
   try {
     text = await Deno.readTextFile(path);
   } catch (error) {
-    throw new ConfigError("config", `Cannot read config file ${path}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new ConfigError(
+      "config",
+      `Cannot read config file ${path}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError("config", `Config file ${path} is not valid JSON: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new ConfigError(
+      "config",
+      `Config file ${path} is not valid JSON: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     throw new ConfigError("config", `Config file ${path}: expected a JSON object`);
@@ -137,7 +149,9 @@ export async function loadCatalogFile(
   const file = await readConfigFile(path);
   try {
     const streams = validateStreams(file.streams ?? [], "streams");
-    if (streams.length === 0) throw new ConfigError("streams", "streams: at least one stream is required");
+    if (streams.length === 0) {
+      throw new ConfigError("streams", "streams: at least one stream is required");
+    }
     let defaultName: string | undefined;
     if (file.defaultStream !== undefined) {
       if (typeof file.defaultStream !== "string") {
@@ -209,7 +223,10 @@ export async function parseServerArgs(
   const hostPick = pick("host", SERVER_ENV.host);
   const host = hostPick?.[0] ?? (typeof file.host === "string" ? file.host : SERVER_DEFAULTS.host);
   if (ipVersionOf(host) === undefined && host !== "localhost") {
-    throw new ConfigError(hostPick?.[1] ?? "host", `${hostPick?.[1] ?? "host"}: "${host}" is not an IP address`);
+    throw new ConfigError(
+      hostPick?.[1] ?? "host",
+      `${hostPick?.[1] ?? "host"}: "${host}" is not an IP address`,
+    );
   }
   const portPick = pick("port", SERVER_ENV.port);
   const port = portPick !== undefined
@@ -229,7 +246,8 @@ export async function parseServerArgs(
   // The default stream: config file's (or built-in defaults), with flag/env overrides on top.
   const namePick = pick("name", SERVER_ENV.name);
   let streams = loaded?.streams ?? [];
-  let defaultName = namePick?.[0] ?? loaded?.defaultName ?? streams[0]?.name ?? SERVER_DEFAULTS.name;
+  let defaultName = namePick?.[0] ?? loaded?.defaultName ?? streams[0]?.name ??
+    SERVER_DEFAULTS.name;
   if (namePick !== undefined) checkStreamName(namePick[0], namePick[1]);
   if (loaded !== undefined && !streams.some((s) => s.name === defaultName)) {
     throw new ConfigError(
@@ -259,10 +277,13 @@ export async function parseServerArgs(
       : parseIntegerText(ptPick[0], ptPick[1], 0, 127);
     const field = encodingPick?.[1] ?? ptPick?.[1] ?? "payloadType";
     const format = makeFormat(payloadType, encodingPick?.[0], field);
-    const fixed = makeFormat(payloadType, undefined, field);
-    if (encodingPick !== undefined && payloadType < 96) {
+    const fixed = staticFormat(payloadType);
+    if (encodingPick !== undefined && fixed !== undefined) {
       // A static payload type already names its encoding (RFC 3551 §6); do not let it lie.
-      if (fixed.encoding.toUpperCase() !== format.encoding.toUpperCase() || fixed.clockRate !== format.clockRate) {
+      if (
+        fixed.encoding.toUpperCase() !== format.encoding.toUpperCase() ||
+        fixed.clockRate !== format.clockRate
+      ) {
         throw new ConfigError(
           field,
           `${field}: payload type ${payloadType} is static (${fixed.encoding}/${fixed.clockRate}); ` +
@@ -276,10 +297,16 @@ export async function parseServerArgs(
     name: base.name,
     description: base.description,
     address: addressPick?.[0] ?? base.address,
-    port: mportPick === undefined ? base.port : parseIntegerText(mportPick[0], mportPick[1], 1, 65535),
+    port: mportPick === undefined
+      ? base.port
+      : parseIntegerText(mportPick[0], mportPick[1], 1, 65535),
     ttl: ttlPick === undefined ? base.ttl : parseIntegerText(ttlPick[0], ttlPick[1], 0, 255),
     formats: formats.map((f) => ({ ...f })),
-    ...(sourcePick !== undefined ? { source: sourcePick[0] } : base.source !== undefined ? { source: base.source } : {}),
+    ...(sourcePick !== undefined
+      ? { source: sourcePick[0] }
+      : base.source !== undefined
+      ? { source: base.source }
+      : {}),
   };
   let defaultStream: StreamDefinition;
   try {

@@ -1,0 +1,166 @@
+import assert from "node:assert/strict";
+import { readReceiveTarget } from "../lib/sdp_offer_answer.ts";
+import { SERVER_PERMISSIONS, startServer } from "./support/server_process.ts";
+
+const root = new URL("../", import.meta.url);
+const offerText = Deno.readTextFileSync(new URL("./testdata/offer_vlc_style.sdp", import.meta.url));
+
+async function runServer(args: string[], env: Record<string, string> = {}) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "--no-prompt", ...SERVER_PERMISSIONS, "server.ts", ...args],
+    cwd: root,
+    env,
+    stdin: "null",
+  }).output();
+  return {
+    code: output.code,
+    stdout: new TextDecoder().decode(output.stdout),
+    stderr: new TextDecoder().decode(output.stderr),
+  };
+}
+
+Deno.test("server --help and --version print and exit 0", async () => {
+  const help = await runServer(["--help"]);
+  assert.equal(help.code, 0);
+  for (
+    const flag of [
+      "--host",
+      "--port",
+      "--multicast-address",
+      "--multicast-port",
+      "--ttl",
+      "--payload-type",
+      "--encoding",
+      "--source",
+      "--name",
+      "--config",
+      "--log-format",
+    ]
+  ) {
+    assert.ok(help.stdout.includes(flag), `--help mentions ${flag}`);
+  }
+  const version = await runServer(["--version"]);
+  assert.equal(version.code, 0);
+  assert.match(version.stdout, /^sdp-server \d+\.\d+\.\d+ \(deno \d+\.\d+\.\d+\)\n$/);
+});
+
+Deno.test("server exits 2 with one clear line on a configuration error", async (t) => {
+  const cases: [string, string[], Record<string, string>, RegExp][] = [
+    ["bad flag", ["--bogus"], {}, /bogus/],
+    [
+      "unicast group",
+      ["--multicast-address", "192.0.2.1"],
+      {},
+      /--multicast-address: 192\.0\.2\.1 is not a multicast address/,
+    ],
+    ["bad env", [], { MULTICAST_PORT: "99999" }, /MULTICAST_PORT/],
+  ];
+  for (const [name, args, env, pattern] of cases) {
+    await t.step(name, async () => {
+      const result = await runServer(args, env);
+      assert.equal(result.code, 2);
+      assert.match(result.stderr, pattern);
+      assert.doesNotMatch(result.stderr, /\n\s+at /, "no stack trace");
+    });
+  }
+});
+
+Deno.test("server exits 1 with a clear message when the port is taken", async () => {
+  using blocker = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const result = await runServer([
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(blocker.addr.port),
+    "--log-format",
+    "json",
+  ]);
+  assert.equal(result.code, 1);
+  assert.match(result.stdout, /Cannot listen on 127\.0\.0\.1/);
+});
+
+Deno.test("server answers offers over HTTP, logs each request as JSON and stops cleanly on SIGTERM", async () => {
+  await using server = await startServer(["--multicast-address", "239.1.1.1", "--ttl", "5"]);
+  const response = await fetch(`${server.url}/offer`, {
+    method: "POST",
+    headers: { "content-type": "application/sdp" },
+    body: offerText,
+  });
+  assert.equal(response.status, 200);
+  const target = readReceiveTarget(await response.text());
+  assert.deepEqual([target.group, target.ttl, target.port], ["239.1.1.1", 5, 5004]);
+  const status = await server.stop("SIGTERM");
+  assert.equal(status.code, 0);
+  const request = server.logs.find((r) => String(r.message).includes("POST"));
+  assert.ok(request, "a request log line");
+  const props = request.properties as Record<string, unknown>;
+  assert.deepEqual([props.method, props.path, props.status], ["POST", "/offer", 200]);
+  assert.equal(typeof props.durationMs, "number");
+});
+
+Deno.test("server finishes an in-flight request after SIGINT, then exits 0", async () => {
+  await using server = await startServer();
+  // Start a request whose body arrives slowly, signal, then finish the body.
+  let push!: ReadableStreamDefaultController<Uint8Array>;
+  const body = new ReadableStream<Uint8Array>({ start: (c) => void (push = c) });
+  const pending = fetch(`${server.url}/offer`, {
+    method: "POST",
+    headers: { "content-type": "application/sdp" },
+    body,
+  });
+  push.enqueue(new TextEncoder().encode(offerText.slice(0, 20)));
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  server.process.kill("SIGINT");
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  push.enqueue(new TextEncoder().encode(offerText.slice(20)));
+  push.close();
+  const response = await pending;
+  assert.equal(response.status, 200);
+  assert.equal(readReceiveTarget(await response.text()).group, "239.0.0.1");
+  assert.equal((await server.stop()).code, 0);
+});
+
+Deno.test("server reloads its config file on SIGHUP and keeps the old catalog on an invalid one", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".json" });
+  const stream = (port: number) => ({
+    name: "a",
+    address: "239.0.0.1",
+    port,
+    formats: [{ payloadType: 33 }],
+  });
+  const other = { name: "b", address: "239.0.0.2", port: 6000, formats: [{ payloadType: 33 }] };
+  await Deno.writeTextFile(path, JSON.stringify({ streams: [stream(5004), other] }));
+  try {
+    await using server = await startServer(["--config", path]);
+    const catalog = async () => (await (await fetch(`${server.url}/streams`)).json()).streams;
+    const before = await catalog();
+    await Deno.writeTextFile(path, JSON.stringify({ streams: [stream(5010), other] }));
+    server.process.kill("SIGHUP");
+    const deadline = Date.now() + 5000;
+    let after = await catalog();
+    while (after[0].port !== 5010 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      after = await catalog();
+    }
+    assert.equal(after[0].port, 5010);
+    assert.ok(after[0].version > before[0].version, "the changed stream gets a new o= version");
+    assert.equal(after[1].version, before[1].version, "the unchanged stream keeps its o= version");
+
+    await Deno.writeTextFile(
+      path,
+      JSON.stringify({ streams: [{ ...stream(5012), address: "10.0.0.1" }] }),
+    );
+    server.process.kill("SIGHUP");
+    const rejectDeadline = Date.now() + 5000;
+    while (
+      !server.logs.some((r) => String(r.message).includes("rejected")) &&
+      Date.now() < rejectDeadline
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.ok(server.logs.some((r) => String(r.message).includes("not a multicast address")));
+    assert.equal((await catalog())[0].port, 5010);
+  } finally {
+    await Deno.remove(path);
+  }
+});
