@@ -3,6 +3,7 @@
 import { getLogger } from "@logtape/logtape";
 import type { Catalog, CatalogEntry } from "./catalog.ts";
 import { ProblemError, SdpError } from "./errors.ts";
+import { readLimited } from "./read_limited.ts";
 import { answerOffer, describeStream, MAX_SDP_BYTES } from "./sdp_offer_answer.ts";
 
 /** Options of {@link createHandler}. */
@@ -59,26 +60,8 @@ async function readBody(request: Request, limit: number): Promise<Uint8Array> {
     await request.body?.cancel().catch(() => {});
     problem(413, `Request body of ${declared} bytes is larger than the limit of ${limit} bytes`);
   }
-  if (request.body === null) return new Uint8Array(0);
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  while (true) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel().catch(() => {});
-      problem(413, `Request body is larger than the limit of ${limit} bytes`);
-    }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
+  const body = await readLimited(request.body, limit);
+  if (body === undefined) problem(413, `Request body is larger than the limit of ${limit} bytes`);
   return body;
 }
 

@@ -1,0 +1,214 @@
+// RTP multicast client: negotiates with the SDP server (or reads an SDP), joins the group and shows
+// RFC 3550 receiver statistics live, as a terminal table or JSON lines.
+// Run: deno task client [-- --help]
+import { getLogger } from "@logtape/logtape";
+import { CLIENT_EXIT, CLIENT_USAGE, parseClientArgs } from "./lib/client_config.ts";
+import { ConfigError, MulticastError, NegotiationError } from "./lib/errors.ts";
+import { setupLogging } from "./lib/logging.ts";
+import { MulticastReceiver } from "./lib/multicast_receiver.ts";
+import { loadDescription, negotiate } from "./lib/negotiate.ts";
+import { formatEncoding } from "./lib/payload_format.ts";
+import { ReceiverStats } from "./lib/receiver_stats.ts";
+import { receive } from "./lib/reception.ts";
+import type { ReceiveTarget } from "./lib/sdp_offer_answer.ts";
+import {
+  eraseLines,
+  intervalRecords,
+  jsonLines,
+  renderTable,
+  summaryRecords,
+  type ViewContext,
+} from "./lib/stats_view.ts";
+import { versionLine } from "./lib/version.ts";
+
+const encoder = new TextEncoder();
+
+/** Writes all of `text` to stdout; false when stdout is gone (e.g. a closed pipe). */
+function writeOut(text: string): boolean {
+  try {
+    const bytes = encoder.encode(text);
+    let written = 0;
+    while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs the client; returns the exit code (see CLIENT_EXIT). */
+export async function main(args: string[]): Promise<number> {
+  let command;
+  try {
+    command = parseClientArgs(args, (name) => Deno.env.get(name));
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`rtp-multicast-client: ${error.message}`);
+      return CLIENT_EXIT.USAGE;
+    }
+    throw error;
+  }
+  if (command.kind === "help") {
+    console.log(CLIENT_USAGE);
+    return CLIENT_EXIT.OK;
+  }
+  if (command.kind === "version") {
+    console.log(versionLine("rtp-multicast-client"));
+    return CLIENT_EXIT.OK;
+  }
+  const { config } = command;
+  setupLogging({ format: "text", output: "stderr" });
+  const logger = getLogger(["gateway", "client"]);
+
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  let client: Deno.HttpClient | undefined;
+  try {
+    if (config.caFile !== undefined) {
+      try {
+        client = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(config.caFile)] });
+      } catch (error) {
+        console.error(
+          `rtp-multicast-client: --ca: cannot read ${config.caFile}: ${(error as Error).message}`,
+        );
+        return CLIENT_EXIT.USAGE;
+      }
+    }
+    const fetchOptions = {
+      retries: config.retries,
+      ...(config.token === undefined ? {} : { token: config.token }),
+      ...(client === undefined ? {} : { client }),
+      signal: stop.signal,
+      onRetry: (message: string) => logger.warn(message),
+    };
+    let target: ReceiveTarget;
+    try {
+      target = config.locator.kind === "offer"
+        ? await negotiate(config.locator.url, { ...fetchOptions, formats: config.offerFormats })
+        : await loadDescription(config.locator.location, fetchOptions);
+    } catch (error) {
+      if (stop.signal.aborted) return CLIENT_EXIT.INTERRUPTED;
+      if (error instanceof NegotiationError) {
+        logger.error(error.message);
+        return CLIENT_EXIT.NEGOTIATION;
+      }
+      throw error;
+    }
+    const sources = [...new Set([...target.sources, ...config.sources])];
+    const formats = target.formats.map((f) => `${formatEncoding(f)} (PT ${f.payloadType})`).join(
+      ", ",
+    );
+    logger.info(
+      "Stream {name}: {group} port {port}{ttl}, {formats}{sources}",
+      {
+        name: target.name,
+        group: target.group,
+        port: target.port,
+        ttl: target.ttl === undefined ? "" : ` TTL ${target.ttl}`,
+        formats: formats || "no known format",
+        sources: sources.length > 0 ? `, only from ${sources.join(", ")}` : "",
+      },
+    );
+    if (stop.signal.aborted) return CLIENT_EXIT.INTERRUPTED;
+
+    let receiver: MulticastReceiver;
+    try {
+      receiver = await MulticastReceiver.open({
+        group: target.group,
+        port: target.port,
+        ...(config.interface === undefined ? {} : { interface: config.interface }),
+      });
+    } catch (error) {
+      if (error instanceof MulticastError) {
+        logger.error(error.message);
+        return CLIENT_EXIT.USAGE;
+      }
+      throw error;
+    }
+    const stats = new ReceiverStats({
+      clockRates: new Map(target.formats.map((f) => [f.payloadType, f.clockRate])),
+      expectedPayloadTypes: new Set([
+        ...target.formats.map((f) => f.payloadType),
+        ...target.unknownPayloadTypes,
+      ]),
+      ipVersion: target.ipVersion,
+    });
+    const interfaceName = config.interface ?? "any interface";
+    const table = Deno.stdout.isTerminal() && !config.json;
+    let drawnLines = 0;
+    let outputOpen = true;
+    const context = (
+      status: Omit<ViewContext, "group" | "port" | "interfaceName" | "formats">,
+    ): ViewContext => ({
+      group: target.group,
+      port: target.port,
+      interfaceName,
+      formats: target.formats,
+      ...status,
+    });
+    const result = await receive({
+      receiver,
+      stats,
+      sources,
+      timeoutS: config.timeoutS,
+      stallAfterS: config.stallAfterS,
+      intervalS: config.intervalS,
+      ...(config.durationS === undefined ? {} : { durationS: config.durationS }),
+      ...(config.packets === undefined ? {} : { packets: config.packets }),
+      signal: stop.signal,
+      onInterval: (interval, total, status) => {
+        if (!outputOpen) return;
+        if (table) {
+          const text = renderTable(total, interval, context(status));
+          outputOpen = writeOut(eraseLines(drawnLines) + text);
+          drawnLines = text.split("\n").length - 1;
+        } else {
+          outputOpen = writeOut(jsonLines(intervalRecords(interval, context(status), new Date())));
+        }
+      },
+      onStateChange: (state, status) => {
+        if (state === "stalled") {
+          logger.warn("No packets for {seconds} s: stream stalled (re-joining {group})", {
+            seconds: config.stallAfterS,
+            group: target.group,
+          });
+        } else if (state === "receiving" && status.stalls > 0) {
+          logger.info("Packets are flowing again");
+        }
+      },
+    });
+    const final = context(result);
+    if (table) {
+      writeOut(eraseLines(drawnLines) + renderTable(result.total, result.total, final));
+    } else {
+      writeOut(jsonLines(summaryRecords(result.total, final, new Date())));
+    }
+    if (result.outcome === "timeout") {
+      const invalid = result.total.invalid > 0
+        ? ` (${result.total.invalid} datagrams were not valid RTP)`
+        : "";
+      logger.error(
+        "No RTP packet on {group} port {port} via {iface} within {timeout} s{invalid}. Check the interface " +
+          "(--interface), IGMP snooping or a missing querier on the switch, the firewall (UDP port {port}), " +
+          "and the sender's TTL.",
+        {
+          group: target.group,
+          port: target.port,
+          iface: interfaceName,
+          timeout: config.timeoutS,
+          invalid,
+        },
+      );
+      return CLIENT_EXIT.NO_PACKETS;
+    }
+    if (result.outcome === "interrupted") return CLIENT_EXIT.OK;
+    return stats.firstPacketMs === undefined ? CLIENT_EXIT.NO_PACKETS : CLIENT_EXIT.OK;
+  } finally {
+    client?.close();
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
