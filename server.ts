@@ -6,6 +6,7 @@ import { ConfigError } from "./lib/errors.ts";
 import { createHandler } from "./lib/http_app.ts";
 import { setupLogging } from "./lib/logging.ts";
 import { RequestDrain } from "./lib/request_drain.ts";
+import { RateLimiter } from "./lib/rate_limit.ts";
 import { parseServerArgs, SERVER_USAGE } from "./lib/server_config.ts";
 import { versionLine } from "./lib/version.ts";
 
@@ -81,6 +82,29 @@ export async function main(args: string[]): Promise<number> {
     ["SIGTERM", () => void stop()],
     ["SIGHUP", () => void reload()],
   ];
+  let tls: { cert: string; key: string } | undefined;
+  if (config.tls !== undefined) {
+    try {
+      tls = {
+        cert: await Deno.readTextFile(config.tls.certFile),
+        key: await Deno.readTextFile(config.tls.keyFile),
+      };
+    } catch (error) {
+      console.error(`sdp-server: cannot read TLS files: ${(error as Error).message}`);
+      return 2;
+    }
+  }
+  const handler = createHandler({
+    catalog: () => catalog,
+    bodyTimeoutMs: config.bodyTimeoutS * 1000,
+    protectReads: config.protectReads,
+    maxConcurrent: config.maxConcurrent,
+    ...(config.token === undefined ? {} : { token: config.token }),
+    ...(config.corsOrigin === undefined ? {} : { corsOrigin: config.corsOrigin }),
+    ...(config.rateLimit === undefined
+      ? {}
+      : { rateLimiter: new RateLimiter({ ratePerS: config.rateLimit }) }),
+  });
   for (const [signal, listener] of signals) Deno.addSignalListener(signal, listener);
   try {
     try {
@@ -90,8 +114,9 @@ export async function main(args: string[]): Promise<number> {
         onListen: ({ hostname, port }) => {
           const entry = catalog.defaultEntry.stream;
           logger.info(
-            "Listening on http://{hostname}:{port}/ with {count} streams; default {name} at {address} port {mport}",
+            "Listening on {scheme}://{hostname}:{port}/ with {count} streams; default {name} at {address} port {mport}",
             {
+              scheme: tls === undefined ? "http" : "https",
               hostname: hostname.includes(":") ? `[${hostname}]` : hostname,
               port,
               count: catalog.entries().length,
@@ -101,7 +126,8 @@ export async function main(args: string[]): Promise<number> {
             },
           );
         },
-      }, drain.wrap(createHandler({ catalog: () => catalog })));
+        ...(tls ?? {}),
+      }, drain.wrap(handler));
     } catch (error) {
       logger.error("Cannot listen on {host}:{port}: {message}", {
         host: config.host,

@@ -1,8 +1,10 @@
 // The SDP server's HTTP handler: routes, body limits, content negotiation and one error boundary that
 // turns known errors into problem+json responses (RFC 9457) and anything else into a plain 500.
 import { getLogger } from "@logtape/logtape";
+import { bearerMatches, corsHeaders, preflightHeaders } from "./access_control.ts";
 import type { Catalog, CatalogEntry } from "./catalog.ts";
 import { ProblemError, SdpError } from "./errors.ts";
+import type { RateLimiter } from "./rate_limit.ts";
 import { readLimited } from "./read_limited.ts";
 import { answerOffer, describeStream, MAX_SDP_BYTES } from "./sdp_offer_answer.ts";
 
@@ -12,6 +14,18 @@ export interface HandlerOptions {
   readonly catalog: () => Catalog;
   /** Largest request body accepted, in bytes; default 64 KiB. */
   readonly maxBodyBytes?: number;
+  /** Time allowed to receive a request body, in ms; default 10 000 (then 408). */
+  readonly bodyTimeoutMs?: number;
+  /** Bearer token required on offers (and on reads with `protectReads`). */
+  readonly token?: string;
+  /** Require the token on `GET /streams` and `.sdp` too (`/healthz` stays open). */
+  readonly protectReads?: boolean;
+  /** Origin allowed by CORS (`*` for any); CORS is off when undefined. */
+  readonly corsOrigin?: string;
+  /** Per-client rate limit (429 with Retry-After). */
+  readonly rateLimiter?: RateLimiter;
+  /** Most requests handled at once; more get 503. Default 256. */
+  readonly maxConcurrent?: number;
 }
 
 /** A request handler as Deno.serve takes it. */
@@ -23,9 +37,11 @@ const STATUS_TITLES: Record<number, string> = {
   404: "Not Found",
   405: "Method Not Allowed",
   406: "Not Acceptable",
+  408: "Request Timeout",
   413: "Content Too Large",
   415: "Unsupported Media Type",
   429: "Too Many Requests",
+  503: "Service Unavailable",
 };
 
 /** Throws a ProblemError with the standard title of `status`. */
@@ -54,13 +70,23 @@ export function problemResponse(error: ProblemError, instance: string): Response
 }
 
 /** Reads a request body up to `limit` bytes; beyond it, stops reading and answers 413. */
-async function readBody(request: Request, limit: number): Promise<Uint8Array> {
+async function readBody(request: Request, limit: number, timeoutMs: number): Promise<Uint8Array> {
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) {
     await request.body?.cancel().catch(() => {});
     problem(413, `Request body of ${declared} bytes is larger than the limit of ${limit} bytes`);
   }
-  const body = await readLimited(request.body, limit);
+  let body: Uint8Array | undefined;
+  try {
+    body = await readLimited(request.body, limit, AbortSignal.timeout(timeoutMs));
+  } catch (error) {
+    if ((error as Error)?.name === "TimeoutError") {
+      problem(408, `Request body not received within ${timeoutMs / 1000} s`, {
+        headers: { connection: "close" },
+      });
+    }
+    throw error;
+  }
   if (body === undefined) problem(413, `Request body is larger than the limit of ${limit} bytes`);
   return body;
 }
@@ -73,6 +99,7 @@ function mediaTypeOf(request: Request): string {
 async function readOffer(
   request: Request,
   limit: number,
+  timeoutMs: number,
 ): Promise<{ sdp: string; form: "sdp" | "json" }> {
   const type = mediaTypeOf(request);
   if (type !== "application/sdp" && type !== "application/json") {
@@ -85,7 +112,7 @@ async function readOffer(
       { headers: { "accept-post": "application/sdp, application/json" } },
     );
   }
-  const bytes = await readBody(request, limit);
+  const bytes = await readBody(request, limit, timeoutMs);
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
@@ -116,9 +143,13 @@ async function readOffer(
 async function handleOffer(
   request: Request,
   entry: CatalogEntry,
-  limit: number,
+  options: HandlerOptions,
 ): Promise<Response> {
-  const offer = await readOffer(request, limit);
+  const offer = await readOffer(
+    request,
+    options.maxBodyBytes ?? MAX_SDP_BYTES,
+    options.bodyTimeoutMs ?? 10_000,
+  );
   let result;
   try {
     result = answerOffer(offer.sdp, entry);
@@ -185,15 +216,78 @@ function lookup(catalog: Catalog, rawName: string): CatalogEntry {
   return entry;
 }
 
+/** Throws 401 unless the request carries the configured bearer token (when one applies). */
+function authorize(request: Request, options: HandlerOptions, kind: "offer" | "read"): void {
+  if (options.token === undefined || (kind === "read" && !options.protectReads)) return;
+  const header = request.headers.get("authorization");
+  if (bearerMatches(header, options.token)) return;
+  const challenge = header === null
+    ? 'Bearer realm="rtp-multicast-gateway"'
+    : 'Bearer realm="rtp-multicast-gateway", error="invalid_token"';
+  problem(
+    401,
+    header === null ? "This server requires a bearer token" : "The bearer token is not valid",
+    {
+      headers: { "www-authenticate": challenge },
+    },
+  );
+}
+
+/** The Allow header value for a path, or undefined when no route matches. */
+function allowedMethods(path: string): string | undefined {
+  if (path === "/offer" || /^\/streams\/[^/]+\/offer$/.test(path)) return "POST, OPTIONS";
+  if (
+    path === "/healthz" || path === "/streams" || path === "/streams/" ||
+    /^\/streams\/[^/]+\.sdp$/.test(path)
+  ) {
+    return "GET, HEAD, OPTIONS";
+  }
+  return undefined;
+}
+
+/** Admission before routing: preflight, rate limit and concurrency cap. Returns a response to send instead, if any. */
+function admit(
+  request: Request,
+  path: string,
+  info: Deno.ServeHandlerInfo | undefined,
+  options: HandlerOptions,
+  active: number,
+): Response | undefined {
+  if (request.method === "OPTIONS") {
+    const allow = allowedMethods(path);
+    if (allow === undefined) return undefined; // 404 from the router
+    return new Response(null, {
+      status: 204,
+      headers: { allow, ...preflightHeaders(options.corsOrigin, request.headers.get("origin")) },
+    });
+  }
+  if (path === "/healthz") return undefined;
+  if (options.rateLimiter !== undefined) {
+    const address = info?.remoteAddr as Deno.NetAddr | undefined;
+    const wait = options.rateLimiter.take(address?.hostname ?? "unknown");
+    if (wait > 0) {
+      problem(429, "Too many requests from this address; slow down", {
+        headers: { "retry-after": String(Math.max(1, Math.ceil(wait))) },
+      });
+    }
+  }
+  if (active > (options.maxConcurrent ?? 256)) {
+    problem(503, "The server is handling too many requests at once; try again shortly", {
+      headers: { "retry-after": "1" },
+    });
+  }
+  return undefined;
+}
+
 const READ = ["GET", "HEAD"] as const;
 const POST = ["POST"] as const;
 
 async function route(request: Request, path: string, options: HandlerOptions): Promise<Response> {
   const catalog = options.catalog();
-  const limit = options.maxBodyBytes ?? MAX_SDP_BYTES;
   if (path === "/offer") {
     allowOnly(request, POST);
-    return await handleOffer(request, catalog.defaultEntry, limit);
+    authorize(request, options, "offer");
+    return await handleOffer(request, catalog.defaultEntry, options);
   }
   if (path === "/healthz") {
     allowOnly(request, READ);
@@ -201,16 +295,19 @@ async function route(request: Request, path: string, options: HandlerOptions): P
   }
   if (path === "/streams" || path === "/streams/") {
     allowOnly(request, READ);
+    authorize(request, options, "read");
     return Response.json(catalogJson(catalog));
   }
   const offerMatch = /^\/streams\/([^/]+)\/offer$/.exec(path);
   if (offerMatch !== null) {
     allowOnly(request, POST);
-    return await handleOffer(request, lookup(catalog, offerMatch[1]!), limit);
+    authorize(request, options, "offer");
+    return await handleOffer(request, lookup(catalog, offerMatch[1]!), options);
   }
   const sdpMatch = /^\/streams\/([^/]+)\.sdp$/.exec(path);
   if (sdpMatch !== null) {
     allowOnly(request, READ);
+    authorize(request, options, "read");
     const entry = lookup(catalog, sdpMatch[1]!);
     return new Response(describeStream(entry), {
       headers: {
@@ -229,13 +326,15 @@ async function route(request: Request, path: string, options: HandlerOptions): P
  */
 export function createHandler(options: HandlerOptions): Handler {
   const logger = getLogger(["gateway", "http"]);
-  return async (request) => {
+  let active = 0;
+  return async (request, info) => {
     const started = performance.now();
     let path = "/";
     let response: Response;
+    active++;
     try {
       path = new URL(request.url).pathname;
-      response = await route(request, path, options);
+      response = admit(request, path, info, options, active) ?? await route(request, path, options);
     } catch (error) {
       if (error instanceof ProblemError) {
         response = problemResponse(error, path);
@@ -251,6 +350,12 @@ export function createHandler(options: HandlerOptions): Handler {
         });
       }
     }
+    active--;
+    if (request.bodyUsed === false && request.body !== null) {
+      await request.body.cancel().catch(() => {});
+    }
+    const cors = corsHeaders(options.corsOrigin, request.headers.get("origin"));
+    for (const [name, value] of Object.entries(cors)) response.headers.set(name, value);
     if (request.method === "HEAD") {
       response = new Response(null, { status: response.status, headers: response.headers });
     }

@@ -39,6 +39,7 @@ export const SERVER_ENV = {
   name: "STREAM_NAME",
   config: "GATEWAY_CONFIG",
   logFormat: "LOG_FORMAT",
+  token: "GATEWAY_TOKEN",
 } as const;
 
 /** `--help` text of the server. */
@@ -65,6 +66,15 @@ Options (flag > environment variable > config file > default):
   --source IP               Sender address for source-specific multicast ($MULTICAST_SOURCE)
   --config FILE             JSON catalog of streams ($GATEWAY_CONFIG); see README
   --log-format text|json    Request log format on stdout ($LOG_FORMAT; default text)
+
+Security and limits:
+  --token TOKEN             Require "Authorization: Bearer TOKEN" on offers ($GATEWAY_TOKEN)
+  --protect-reads           Require the token on GET /streams and .sdp too (/healthz stays open)
+  --cert FILE --key FILE    Serve HTTPS with this PEM certificate chain and private key
+  --cors-origin ORIGIN      Allow browser requests from ORIGIN (or *); CORS is off by default
+  --rate-limit N[/s]        Requests per second per client address, bursts of N (429 beyond)
+  --max-concurrent N        Requests handled at once; more get 503 (default 256)
+  --body-timeout SECONDS    Time to receive a request body; then 408 (default 10)
   -h, --help                Show this help and exit
   -V, --version             Show the version and exit
 
@@ -81,6 +91,16 @@ export interface ServerConfig {
   readonly defaultName: string;
   /** The config file the catalog came from, if any. */
   readonly configPath?: string;
+  /** Bearer token required on offers. */
+  readonly token?: string;
+  readonly protectReads: boolean;
+  /** TLS certificate and key files (PEM). */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
+  readonly corsOrigin?: string;
+  /** Requests per second per client address. */
+  readonly rateLimit?: number;
+  readonly maxConcurrent: number;
+  readonly bodyTimeoutS: number;
 }
 
 /** Result of parsing the command line: run, or show help or version. */
@@ -197,6 +217,14 @@ export async function parseServerArgs(
         source: { type: "string" },
         config: { type: "string" },
         "log-format": { type: "string" },
+        token: { type: "string" },
+        "protect-reads": { type: "boolean" },
+        cert: { type: "string" },
+        key: { type: "string" },
+        "cors-origin": { type: "string" },
+        "rate-limit": { type: "string" },
+        "max-concurrent": { type: "string" },
+        "body-timeout": { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "V" },
       },
@@ -329,6 +357,7 @@ export async function parseServerArgs(
     : [defaultStream, ...streams];
   defaultName = defaultStream.name;
   new Catalog(streams, { defaultName }); // validates the combination
+  const security = parseSecurity(values, env);
   return {
     kind: "run",
     config: {
@@ -338,6 +367,91 @@ export async function parseServerArgs(
       streams,
       defaultName,
       ...(configPick === undefined ? {} : { configPath: configPick[0] }),
+      ...security,
     },
+  };
+}
+
+type SecurityConfig = Pick<
+  ServerConfig,
+  "token" | "protectReads" | "tls" | "corsOrigin" | "rateLimit" | "maxConcurrent" | "bodyTimeoutS"
+>;
+
+function parseSecurity(
+  values: {
+    token?: string;
+    "protect-reads"?: boolean;
+    cert?: string;
+    key?: string;
+    "cors-origin"?: string;
+    "rate-limit"?: string;
+    "max-concurrent"?: string;
+    "body-timeout"?: string;
+  },
+  env: (name: string) => string | undefined,
+): SecurityConfig {
+  const token = values.token ?? env(SERVER_ENV.token);
+  if (token !== undefined && token !== "" && !/^[A-Za-z0-9._~+/=-]{8,512}$/.test(token)) {
+    throw new ConfigError(
+      values.token === undefined ? SERVER_ENV.token : "--token",
+      `${
+        values.token === undefined ? SERVER_ENV.token : "--token"
+      }: a token is 8-512 characters of ` +
+        "letters, digits and -._~+/=",
+    );
+  }
+  if ((values.cert === undefined) !== (values.key === undefined)) {
+    throw new ConfigError(
+      values.cert === undefined ? "--cert" : "--key",
+      "--cert and --key go together",
+    );
+  }
+  const origin = values["cors-origin"];
+  if (origin !== undefined && origin !== "*") {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined || parsed.origin !== origin) {
+      throw new ConfigError(
+        "--cors-origin",
+        `--cors-origin: "${origin}" is not an origin like https://app.example or *`,
+      );
+    }
+  }
+  const rate = values["rate-limit"];
+  let rateLimit: number | undefined;
+  if (rate !== undefined) {
+    const match = /^([0-9]+(?:\.[0-9]+)?)(?:\/s)?$/.exec(rate.trim());
+    rateLimit = match === null ? NaN : Number(match[1]);
+    if (!(rateLimit > 0) || rateLimit > 1_000_000) {
+      throw new ConfigError(
+        "--rate-limit",
+        `--rate-limit: expected requests per second like 20 or 20/s, got "${rate}"`,
+      );
+    }
+  }
+  const bodyTimeout = values["body-timeout"];
+  const bodyTimeoutS = bodyTimeout === undefined ? 10 : Number(bodyTimeout);
+  if (!(bodyTimeoutS > 0) || bodyTimeoutS > 3600) {
+    throw new ConfigError(
+      "--body-timeout",
+      `--body-timeout: expected seconds (0-3600), got "${bodyTimeout}"`,
+    );
+  }
+  return {
+    ...(token === undefined || token === "" ? {} : { token }),
+    protectReads: values["protect-reads"] ?? false,
+    ...(values.cert !== undefined && values.key !== undefined
+      ? { tls: { certFile: values.cert, keyFile: values.key } }
+      : {}),
+    ...(origin === undefined ? {} : { corsOrigin: origin }),
+    ...(rateLimit === undefined ? {} : { rateLimit }),
+    maxConcurrent: values["max-concurrent"] === undefined
+      ? 256
+      : parseIntegerText(values["max-concurrent"], "--max-concurrent", 1, 100_000),
+    bodyTimeoutS,
   };
 }
