@@ -126,6 +126,11 @@ export async function main(args: string[]): Promise<number> {
       }
       throw error;
     }
+    logger.info("Joined {group} port {port} on {iface}", {
+      group: target.group,
+      port: target.port,
+      iface: config.interface ?? "any interface",
+    });
     const stats = new ReceiverStats({
       clockRates: new Map(target.formats.map((f) => [f.payloadType, f.clockRate])),
       expectedPayloadTypes: new Set([

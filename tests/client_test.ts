@@ -1,0 +1,314 @@
+// End-to-end client tests: a real server process, a real RTP sender and the client process, inside
+// the private network namespace of scripts/netns_test.sh (multicast never leaves it).
+import assert from "node:assert/strict";
+import { sendRtpStream } from "../lib/rtp_source.ts";
+import { runClient, spawnClient } from "./support/client_process.ts";
+import { startServer } from "./support/server_process.ts";
+
+const inNetns = Deno.env.get("GATEWAY_NETNS") === "1";
+const randomPort = () => 20000 + 2 * Math.floor(Math.random() * 20000);
+
+function summaries(records: Record<string, unknown>[]) {
+  return records.filter((r) => r.type === "summary");
+}
+
+Deno.test({
+  name:
+    "client summary equals the truth of an impaired stream (loss, duplicates, reordering, wrap)",
+  ignore: !inNetns,
+  async fn() {
+    const port = randomPort();
+    await using server = await startServer([
+      "--multicast-address",
+      "239.10.0.1",
+      "--multicast-port",
+      String(port),
+    ]);
+    const client = spawnClient([
+      "--server",
+      server.url,
+      "--json",
+      "--timeout",
+      "10",
+      "--stall-after",
+      "5",
+    ]);
+    await client.waitForLog(/Joined 239\.10\.0\.1/);
+    const truth = await sendRtpStream({
+      group: "239.10.0.1",
+      port,
+      ttl: 0,
+      bitrate: 8_000_000,
+      packets: 3000,
+      startSeq: 64000, // crosses the 16-bit wrap
+      loss: 0.02,
+      duplicate: 0.01,
+      reorder: 0.01,
+      seed: 7,
+    });
+    // Let the last packets land, then stop the client with SIGINT: it prints the summary, exit 0.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    client.process.kill("SIGINT");
+    const result = await client.finished();
+    assert.equal(result.code, 0, result.stderr);
+    const [summary, ...others] = summaries(result.records);
+    assert.equal(others.length, 0, "one SSRC");
+    assert.ok(summary);
+    assert.equal(summary.ssrc, truth.ssrc);
+    assert.equal(summary.payloadType, 33);
+    assert.equal(summary.packets, truth.sent);
+    assert.equal(summary.lost, truth.lost);
+    assert.equal(summary.duplicates, truth.duplicated);
+    assert.equal(summary.reordered, truth.reordered);
+    assert.equal(summary.expected, (summary.packets as number) - truth.duplicated + truth.lost);
+    assert.ok(
+      truth.lost > 20 && truth.duplicated > 5 && truth.reordered > 5,
+      "the impairments happened",
+    );
+    assert.equal(summary.invalid, 0);
+    assert.ok(result.records.some((r) => r.type === "stats"), "per-interval lines");
+  },
+});
+
+Deno.test({
+  name: "client exits 4 naming group, port and interface when nothing arrives",
+  ignore: !inNetns,
+  async fn() {
+    const port = randomPort();
+    await using server = await startServer([
+      "--multicast-address",
+      "239.10.0.2",
+      "--multicast-port",
+      String(port),
+    ]);
+    const result = await runClient(["--server", server.url, "--timeout", "0.5", "--json"]);
+    assert.equal(result.code, 4);
+    assert.match(
+      result.stderr,
+      new RegExp(`No RTP packet on 239\\.10\\.0\\.2 port ${port} via any interface within 0\\.5 s`),
+    );
+    assert.match(result.stderr, /IGMP snooping/);
+    assert.deepEqual(summaries(result.records).map((r) => [r.ssrc, r.packets]), [[null, 0]]);
+  },
+});
+
+Deno.test("client exits 3 after its retries when the server is unreachable, one line per attempt", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  const result = await runClient(["--server", `http://127.0.0.1:${port}`, "--retries", "2"]);
+  assert.equal(result.code, 3);
+  assert.equal(
+    result.stderr.match(/Attempt \d\/3 .* failed: connection refused; retrying/g)?.length,
+    2,
+  );
+  assert.match(
+    result.stderr,
+    /Cannot reach the SDP server at http:\/\/127\.0\.0\.1:\d+\/offer after 3 attempts/,
+  );
+  assert.doesNotMatch(result.stderr, /\n\s+at |Stack backtrace/);
+});
+
+Deno.test("client exits 3 when the server rejects the offer, saying what it carries", async () => {
+  await using server = await startServer(["--payload-type", "97", "--encoding", "VP9/90000"]);
+  const result = await runClient(["--server", server.url]);
+  assert.equal(result.code, 3);
+  assert.match(result.stderr, /rejected the offer \(406\).*carries 97 VP9\/90000/);
+});
+
+Deno.test("client exits 2 on usage errors and a bad interface", async () => {
+  const usage = await runClient(["--duration", "soon"]);
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /--duration: expected seconds/);
+  if (!inNetns) return;
+  await using server = await startServer(["--multicast-port", String(randomPort())]);
+  const iface = await runClient([
+    "--server",
+    server.url,
+    "--interface",
+    "192.0.2.123",
+    "--timeout",
+    "1",
+  ]);
+  assert.equal(iface.code, 2);
+  assert.match(iface.stderr, /Cannot join 239\.0\.0\.1 port \d+ on 192\.0\.2\.123/);
+});
+
+Deno.test({
+  name: "client reports a stall and recovers when packets return, then ends by --duration",
+  ignore: !inNetns,
+  async fn() {
+    const port = randomPort();
+    await using server = await startServer([
+      "--multicast-address",
+      "239.10.0.3",
+      "--multicast-port",
+      String(port),
+    ]);
+    const client = spawnClient([
+      "--server",
+      server.url,
+      "--json",
+      "--stall-after",
+      "0.4",
+      "--interval",
+      "0.2",
+      "--duration",
+      "3",
+    ]);
+    await client.waitForLog(/Joined 239\.10\.0\.3/);
+    const first = await sendRtpStream({
+      group: "239.10.0.3",
+      port,
+      packets: 100,
+      bitrate: 8_000_000,
+      ssrc: 0x1111,
+      startSeq: 100,
+      startTimestamp: 0,
+    });
+    await client.waitForLog(/stream stalled/, 3000);
+    await sendRtpStream({
+      group: "239.10.0.3",
+      port,
+      packets: 100,
+      bitrate: 8_000_000,
+      ssrc: 0x1111,
+      startSeq: 200,
+      startTimestamp: 90_000,
+    });
+    const result = await client.finished();
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /Packets are flowing again/);
+    assert.ok(result.records.some((r) => r.type === "stats" && r.state === "stalled"));
+    const [summary] = summaries(result.records);
+    assert.equal(summary?.stalls, 2, "stalled after each burst (the second lasts until --duration)");
+    assert.ok((summary?.stalledS as number) > 0.3);
+    assert.equal(summary?.packets, first.sent * 2);
+    assert.equal(summary?.lost, 0);
+    assert.ok((summary?.durationS as number) >= 2.9);
+  },
+});
+
+Deno.test({
+  name: "client counts a new SSRC as a new source without false loss, and stops at --packets",
+  ignore: !inNetns,
+  async fn() {
+    const port = randomPort();
+    await using server = await startServer([
+      "--multicast-address",
+      "239.10.0.4",
+      "--multicast-port",
+      String(port),
+    ]);
+    const client = spawnClient(["--server", server.url, "--json", "--packets", "400"]);
+    await client.waitForLog(/Joined 239\.10\.0\.4/);
+    await sendRtpStream({
+      group: "239.10.0.4",
+      port,
+      packets: 200,
+      bitrate: 8_000_000,
+      ssrc: 0xaaaa,
+      startSeq: 1000,
+    });
+    await sendRtpStream({
+      group: "239.10.0.4",
+      port,
+      packets: 200,
+      bitrate: 8_000_000,
+      ssrc: 0xbbbb,
+      startSeq: 40000,
+    });
+    const result = await client.finished();
+    assert.equal(result.code, 0, result.stderr);
+    const list = summaries(result.records).map((r) => [r.ssrc, r.packets, r.lost]);
+    assert.deepEqual(list, [[0xaaaa, 200, 0], [0xbbbb, 200, 0]]);
+  },
+});
+
+Deno.test({
+  name: "client drops packets from other senders under a source filter and counts them",
+  ignore: !inNetns,
+  async fn() {
+    const port = randomPort();
+    await using server = await startServer([
+      "--multicast-address",
+      "232.10.0.5",
+      "--multicast-port",
+      String(port),
+      "--source",
+      "192.0.2.77",
+    ]);
+    const client = spawnClient(["--server", server.url, "--json", "--timeout", "1.5"]);
+    await client.waitForLog(/only from 192\.0\.2\.77/);
+    await client.waitForLog(/Joined 232\.10\.0\.5/);
+    const truth = await sendRtpStream({
+      group: "232.10.0.5",
+      port,
+      packets: 50,
+      bitrate: 8_000_000,
+    });
+    const result = await client.finished();
+    assert.equal(result.code, 4, "nothing from the allowed source");
+    const [summary] = summaries(result.records);
+    assert.equal(summary?.filtered, truth.sent);
+    assert.equal(summary?.packets, 0);
+  },
+});
+
+Deno.test({
+  name: "two clients on one host receive the same group at once with full counts",
+  ignore: !inNetns,
+  async fn() {
+    const port = randomPort();
+    await using server = await startServer([
+      "--multicast-address",
+      "239.10.0.6",
+      "--multicast-port",
+      String(port),
+    ]);
+    const clients = [0, 1].map(() =>
+      spawnClient(["--server", server.url, "--json", "--packets", "500", "--timeout", "10"])
+    );
+    for (const client of clients) await client.waitForLog(/Joined 239\.10\.0\.6/);
+    const truth = await sendRtpStream({
+      group: "239.10.0.6",
+      port,
+      packets: 500,
+      bitrate: 8_000_000,
+    });
+    for (const client of clients) {
+      const result = await client.finished();
+      assert.equal(result.code, 0, result.stderr);
+      const [summary] = summaries(result.records);
+      assert.deepEqual([summary?.ssrc, summary?.packets, summary?.lost], [truth.ssrc, 500, 0]);
+    }
+  },
+});
+
+Deno.test({
+  name: "client reads a stream from the server's .sdp URL with --sdp and receives it",
+  ignore: !inNetns,
+  async fn() {
+    const port = randomPort();
+    await using server = await startServer([
+      "--multicast-address",
+      "239.10.0.7",
+      "--multicast-port",
+      String(port),
+      "--name",
+      "tv",
+    ]);
+    const client = spawnClient([
+      "--sdp",
+      `${server.url}/streams/tv.sdp`,
+      "--json",
+      "--packets",
+      "100",
+    ]);
+    await client.waitForLog(/Joined 239\.10\.0\.7/);
+    await sendRtpStream({ group: "239.10.0.7", port, packets: 100, bitrate: 8_000_000 });
+    const result = await client.finished();
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(summaries(result.records)[0]?.packets, 100);
+  },
+});
