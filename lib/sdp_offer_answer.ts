@@ -67,6 +67,8 @@ type Direction = MediaSection["direction"];
 
 /** Splits `239.0.0.1/127/3` (the `ip` sdp-transform leaves in `connection`) into its parts. */
 export function parseConnection(ipVersion: number, text: string, line = 0): ConnectionAddress {
+  // sdp-transform yields numbers for numeric-looking fields ("c=IN IP4 5"): always coerce.
+  text = String(text);
   const parts = text.trim().split("/");
   const address = parts[0] ?? "";
   const version = ipVersionOf(address);
@@ -112,7 +114,11 @@ function readSourceFilter(
       throw new SdpError(`Invalid source address "${source}" in a=source-filter`);
     }
   }
-  return { mode: raw.filterMode, destination: raw.destAddress, sources };
+  return {
+    mode: raw.filterMode === "excl" ? "excl" : "incl",
+    destination: String(raw.destAddress),
+    sources,
+  };
 }
 
 /**
@@ -176,14 +182,11 @@ export function parseSdp(text: string): SessionSummary {
       const payloadType = Number(token);
       const rtpmap = m.rtp.find((r) => r.payload === payloadType);
       if (rtpmap !== undefined && rtpmap.rate !== undefined) {
+        const encoding = String(rtpmap.codec);
+        const clockRate = Number(rtpmap.rate);
         const format: PayloadFormat = rtpmap.encoding === undefined
-          ? { payloadType, encoding: rtpmap.codec, clockRate: rtpmap.rate }
-          : {
-            payloadType,
-            encoding: rtpmap.codec,
-            clockRate: rtpmap.rate,
-            channels: rtpmap.encoding,
-          };
+          ? { payloadType, encoding, clockRate }
+          : { payloadType, encoding, clockRate, channels: Number(rtpmap.encoding) };
         return [{ payloadType, format }];
       }
       const known = staticFormat(payloadType);
@@ -194,9 +197,9 @@ export function parseSdp(text: string): SessionSummary {
       : parseConnection(m.connection.version, m.connection.ip, lineOf(text, "c="));
     const sourceFilter = readSourceFilter(m.sourceFilter) ?? sessionFilter;
     return {
-      type: m.type,
+      type: String(m.type),
       port: m.port,
-      protocol: m.protocol,
+      protocol: String(m.protocol),
       formats,
       formatTokens,
       direction: m.direction ?? sessionDirection,

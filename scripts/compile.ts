@@ -15,8 +15,13 @@ export const TARGETS = [
 
 /** The two programs: entrypoint and the permission set of deno.json they run with. */
 export const PROGRAMS = [
-  { name: "sdp-server", entry: "server.ts", permissionSet: "server" },
-  { name: "rtp-multicast-client", entry: "client.ts", permissionSet: "client" },
+  {
+    name: "sdp-server",
+    entry: "server.ts",
+    permissionSet: "server",
+    v8Flags: "--optimize-for-size,--max-old-space-size=64",
+  },
+  { name: "rtp-multicast-client", entry: "client.ts", permissionSet: "client", v8Flags: "" },
 ] as const;
 
 /** Exit codes of this script. */
@@ -155,6 +160,7 @@ export async function main(args: string[]): Promise<number> {
           "--quiet",
           "--no-check", // checked above
           `-P=${program.permissionSet}`,
+          ...(program.v8Flags === "" ? [] : [`--v8-flags=${program.v8Flags}`]),
           "--target",
           target,
           "--output",

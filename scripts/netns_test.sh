@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 deno install --frozen --quiet
 exec unshare -rn bash -euo pipefail -c '
   ip link set lo up
-  ip route add 224.0.0.0/4 dev lo
+  ip route add 224.0.0.0/4 dev lo src 127.0.0.1
   ip link add gw0 type veth peer name gw1
   ip link set gw0 up
   ip link set gw1 up

@@ -182,6 +182,11 @@ Deno.test("parseSdp() rejects text that is not a usable description", async (t) 
     ["too many m-lines", ok + "m=video 5004 RTP/AVP 33\r\n".repeat(65), /65 m= lines/],
     ["TTL over 255", ok + "c=IN IP4 239.0.0.1/300\r\nm=video 5004 RTP/AVP 33\r\n", /TTL/],
     ["bad c= address", ok + "c=IN IP4 nonsense\r\nm=video 5004 RTP/AVP 33\r\n", /Invalid c=/],
+    [
+      "numeric c= address",
+      ok + "c=IN IP4 5\r\nm=video 5004 RTP/AVP 33\r\n",
+      /Invalid c= address "5"/,
+    ],
     ["too large", ok + "a=x:" + "y".repeat(70_000) + "\r\n", /larger than/],
     ["malformed m-line", ok + "m=video port RTP/AVP 33\r\n", /Malformed m= line 5/],
   ];

@@ -4,6 +4,9 @@
 /** Permission flags the server runs with (the `server` permission set of deno.json). */
 export const SERVER_PERMISSIONS = ["-P=server"];
 
+/** V8 flags of the `server` task: a small heap, so RSS stays flat under garbage-heavy load. */
+export const SERVER_V8_FLAGS = "--optimize-for-size,--max-old-space-size=64";
+
 /** A running server subprocess. */
 export interface ServerProcess extends AsyncDisposable {
   /** Base URL, e.g. `http://127.0.0.1:41234`. */
@@ -30,6 +33,7 @@ export async function startServer(
       "run",
       "--quiet",
       "--no-prompt",
+      `--v8-flags=${Deno.env.get("GATEWAY_SERVER_V8_FLAGS") ?? SERVER_V8_FLAGS}`,
       ...SERVER_PERMISSIONS,
       "server.ts",
       "--host",
