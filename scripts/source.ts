@@ -1,0 +1,185 @@
+// Test source standing in for VLC: MPEG-TS over RTP (RFC 2250, PT 33) to a multicast group, with
+// seeded loss, duplication and reordering, and a truth report of what it sent (RFC 3550 counters).
+// Run: deno run --allow-net scripts/source.ts --group 239.0.0.1 --port 5004 --duration 10 --json
+
+import { parseArgs } from "node:util";
+import { ConfigError, MulticastError } from "../lib/errors.ts";
+import {
+  MP2T_RTP,
+  parseBitrate,
+  parseIntegerFlag,
+  parseProbabilityFlag,
+  parseSecondsFlag,
+  type RtpSourceOptions,
+  sendRtpStream,
+  SOURCE_DEFAULTS,
+  type SourceTruth,
+} from "../lib/rtp_source.ts";
+
+/** `--help` text of the source. */
+export const SOURCE_USAGE =
+  `rtp-source: sends MPEG-TS over RTP (PT 33, MP2T/90000) to a multicast group.
+
+Usage: deno run --allow-net scripts/source.ts [options]
+
+Each datagram is a 12-byte RTP header and 7 × 188-byte TS packets (1328 bytes): PAT, PMT, silent
+MPEG-1 Layer II audio with PCR, padded with null packets to the bitrate. Timestamps run on the
+90 kHz clock of the send schedule. Without --packets or --duration it runs until SIGINT/SIGTERM.
+
+Options:
+  --group IP          Multicast group, IPv4 or IPv6 (default ${SOURCE_DEFAULTS.group})
+  --port N            UDP port, 1-65535 (default ${SOURCE_DEFAULTS.port})
+  --ttl N             Multicast TTL, 0-255 (default ${SOURCE_DEFAULTS.ttl}: packets never leave this host).
+                      IPv6: Deno cannot set the hop limit, so only 1 (kernel default,
+                      link-local), or 0 with an interface-local group (ff01::/16)
+  --bitrate RATE      TS bitrate in bit/s: 2000000, 2M, 500k (default 2M; 250k to 100M)
+  --ssrc N            RTP SSRC, decimal or 0x hex (default random)
+  --start-seq N       First RTP sequence number, 0-65535 (default random)
+  --packets N         Stop after N datagrams generated
+  --duration SECONDS  Stop after SECONDS of schedule (⌈SECONDS × bitrate / 10528⌉ datagrams)
+  --loss P            Probability 0-1 that a datagram is dropped (default 0)
+  --duplicate P       Probability 0-1 that a datagram is sent twice (default 0)
+  --reorder P         Probability 0-1 that a datagram is held and sent after the next (default 0)
+  --seed N            Seed of the impairment PRNG, 0-4294967295 (default random; reported)
+  --interface IP      Local address to send from (IPv4: picks the outgoing interface)
+  --json              Print the truth report as one JSON line on stdout at exit
+                      (otherwise a summary line on stderr)
+  -h, --help          Show this help and exit
+
+The first 2 datagrams are never impaired (RFC 3550 A.1 probation). Truth counters: generated,
+sent (datagrams on the wire, duplicates included), dropped, duplicated, reordered (what a
+receiver counts as late) and lost (dropped between the first and last datagram kept: what a
+receiver computes as expected - received).
+
+Exit codes: 0 when done or stopped by SIGINT/SIGTERM (the truth is still printed), 1 when a
+socket cannot be opened or a send fails, 2 on a usage error.
+`;
+
+/** Parsed command line of the source. */
+export type SourceCommand =
+  | { readonly kind: "help" }
+  | { readonly kind: "run"; readonly options: RtpSourceOptions; readonly json: boolean };
+
+/** Parses the source's flags; throws ConfigError naming the bad flag. */
+export function parseSourceArgs(args: string[]): SourceCommand {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        group: { type: "string" },
+        port: { type: "string" },
+        ttl: { type: "string" },
+        bitrate: { type: "string" },
+        ssrc: { type: "string" },
+        "start-seq": { type: "string" },
+        packets: { type: "string" },
+        duration: { type: "string" },
+        loss: { type: "string" },
+        duplicate: { type: "string" },
+        reorder: { type: "string" },
+        seed: { type: "string" },
+        interface: { type: "string" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (error) {
+    throw new ConfigError("args", `${(error as Error).message} (see --help)`, { cause: error });
+  }
+  if (values.help) return { kind: "help" };
+  const optional = <T>(text: string | undefined, parse: (text: string) => T) =>
+    text === undefined ? undefined : parse(text);
+  const options: RtpSourceOptions = {
+    group: values.group ?? SOURCE_DEFAULTS.group,
+    port: optional(values.port, (t) => parseIntegerFlag(t, "--port", 1, 65_535)) ??
+      SOURCE_DEFAULTS.port,
+    ttl: optional(values.ttl, (t) => parseIntegerFlag(t, "--ttl", 0, 255)),
+    bitrate: optional(values.bitrate, (t) => parseBitrate(t, "--bitrate")),
+    ssrc: optional(values.ssrc, (t) => parseIntegerFlag(t, "--ssrc", 0, 0xffff_ffff)),
+    startSeq: optional(values["start-seq"], (t) => parseIntegerFlag(t, "--start-seq", 0, 0xffff)),
+    packets: optional(
+      values.packets,
+      (t) => parseIntegerFlag(t, "--packets", 1, Number.MAX_SAFE_INTEGER),
+    ),
+    durationS: optional(values.duration, (t) => parseSecondsFlag(t, "--duration")),
+    loss: optional(values.loss, (t) => parseProbabilityFlag(t, "--loss")),
+    duplicate: optional(values.duplicate, (t) => parseProbabilityFlag(t, "--duplicate")),
+    reorder: optional(values.reorder, (t) => parseProbabilityFlag(t, "--reorder")),
+    seed: optional(values.seed, (t) => parseIntegerFlag(t, "--seed", 0, 0xffff_ffff)),
+    interfaceAddress: values.interface,
+  };
+  return { kind: "run", options, json: values.json ?? false };
+}
+
+function hex32(value: number): string {
+  return `0x${value.toString(16).padStart(8, "0")}`;
+}
+
+/** One human line describing a source run's truth. */
+export function describeSourceTruth(truth: SourceTruth): string {
+  const seq = truth.firstSeq === null ? "no packets" : `seq ${truth.firstSeq}-${truth.lastSeq}`;
+  const group = truth.group.includes(":") ? `[${truth.group}]` : truth.group;
+  return `rtp-source: generated ${truth.generated}, sent ${truth.sent} datagrams to ${group}:${truth.port}` +
+    ` (dropped ${truth.dropped}, duplicated ${truth.duplicated}, reordered ${truth.reordered},` +
+    ` lost ${truth.lost}); SSRC ${hex32(truth.ssrc)}, ${seq}, seed ${truth.seed},` +
+    ` ${truth.durationS} s`;
+}
+
+/** Runs the source until done or SIGINT/SIGTERM; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  let command: SourceCommand;
+  try {
+    command = parseSourceArgs(args);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`rtp-source: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+  if (command.kind === "help") {
+    console.log(SOURCE_USAGE);
+    return 0;
+  }
+  const shutdown = new AbortController();
+  const stop = () => shutdown.abort();
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  for (const signal of signals) Deno.addSignalListener(signal, stop);
+  try {
+    const { options, json } = command;
+    const group = options.group.includes(":") ? `[${options.group}]` : options.group;
+    const truth = await sendRtpStream({
+      ...options,
+      signal: shutdown.signal,
+      onStart: () => {
+        if (json) return;
+        console.error(
+          `rtp-source: sending ${MP2T_RTP.DATAGRAM_BYTES}-byte MP2T/RTP datagrams to ${group}:${options.port}` +
+            ` at ${options.bitrate ?? SOURCE_DEFAULTS.bitrate} bit/s, TTL ${
+              options.ttl ?? SOURCE_DEFAULTS.ttl
+            }; Ctrl-C stops`,
+        );
+      },
+    });
+    if (json) console.log(JSON.stringify(truth));
+    else console.error(describeSourceTruth(truth));
+    return 0;
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`rtp-source: ${error.message}`);
+      return 2;
+    }
+    if (error instanceof MulticastError) {
+      console.error(`rtp-source: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  } finally {
+    for (const signal of signals) Deno.removeSignalListener(signal, stop);
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
