@@ -171,6 +171,7 @@ export async function main(args: string[]): Promise<number> {
         stderr: "piped",
       }).output();
       if (!output.success) {
+        // deno-lint-ignore no-control-regex -- strips ANSI colour codes from Deno's message
         const text = new TextDecoder().decode(output.stderr).replace(/\x1b\[[0-9;]*m/g, "");
         if (/denort|dl\.deno\.land|Setting up base binary/i.test(text)) {
           const cause = /failed to lookup|dns|Connect|sending request/i.test(text)
