@@ -181,7 +181,11 @@ Deno.test({
     assert.match(result.stderr, /Packets are flowing again/);
     assert.ok(result.records.some((r) => r.type === "stats" && r.state === "stalled"));
     const [summary] = summaries(result.records);
-    assert.equal(summary?.stalls, 2, "stalled after each burst (the second lasts until --duration)");
+    assert.equal(
+      summary?.stalls,
+      2,
+      "stalled after each burst (the second lasts until --duration)",
+    );
     assert.ok((summary?.stalledS as number) > 0.3);
     assert.equal(summary?.packets, first.sent * 2);
     assert.equal(summary?.lost, 0);
