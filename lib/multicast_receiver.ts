@@ -12,23 +12,35 @@ export interface ReceiverSocketOptions {
   readonly interface?: string;
 }
 
-/** Resolves an IPv6 interface given as index, name or one of its addresses, to its index. */
+/**
+ * Resolves an IPv6 interface given as index, name or one of its addresses, to its index: from the
+ * scope id of its link-local address, else from /proc/net/if_inet6 (Linux, per network namespace).
+ */
 function ipv6InterfaceIndex(value: string | undefined): number {
   if (value === undefined) return 0;
   if (/^[0-9]+$/.test(value)) return Number(value);
+  const interfaces = Deno.networkInterfaces();
   let name = value;
   if (ipVersionOf(value) !== undefined) {
-    const found = Deno.networkInterfaces().find((i) => i.address === value);
+    const found = interfaces.find((i) => i.address === value);
     if (found === undefined) {
       throw new MulticastError(`No local interface has the address ${value}`);
     }
     name = found.name;
   }
+  const linkLocal = interfaces.find((i) =>
+    i.family === "IPv6" && i.name === name && (i.scopeid ?? 0) > 0
+  );
+  if (linkLocal?.scopeid) return linkLocal.scopeid;
   try {
-    return Number(Deno.readTextFileSync(`/sys/class/net/${name}/ifindex`).trim());
-  } catch (error) {
-    throw new MulticastError(`No network interface named "${name}"`, { cause: error });
+    for (const line of Deno.readTextFileSync("/proc/net/if_inet6").split("\n")) {
+      const fields = line.trim().split(/\s+/);
+      if (fields[5] === name && fields[1] !== undefined) return parseInt(fields[1], 16);
+    }
+  } catch {
+    // not Linux: fall through
   }
+  throw new MulticastError(`No IPv6 network interface named "${name}"`);
 }
 
 function explainJoinError(error: unknown, options: ReceiverSocketOptions): MulticastError {

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { sendRtpStream } from "../lib/rtp_source.ts";
 import { runClient, spawnClient } from "./support/client_process.ts";
 import { startServer } from "./support/server_process.ts";
+import { makeCertificate } from "./support/tls.ts";
 
 const inNetns = Deno.env.get("GATEWAY_NETNS") === "1";
 const randomPort = () => 20000 + 2 * Math.floor(Math.random() * 20000);
@@ -314,5 +315,151 @@ Deno.test({
     const result = await client.finished();
     assert.equal(result.code, 0, result.stderr);
     assert.equal(summaries(result.records)[0]?.packets, 100);
+  },
+});
+
+Deno.test("client exits 130 on SIGINT during negotiation, without a stack trace", async () => {
+  // A server that accepts the connection and never answers.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) held.push(conn);
+  })();
+  try {
+    const client = spawnClient(["--server", `http://127.0.0.1:${listener.addr.port}`]);
+    const deadline = Date.now() + 10_000;
+    while (held.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(held.length, 1, "the client connected");
+    client.process.kill("SIGINT");
+    const result = await client.finished();
+    assert.equal(result.code, 130);
+    assert.doesNotMatch(result.stderr, /\n\s+at |Stack backtrace/);
+  } finally {
+    listener.close();
+    for (const conn of held) conn.close();
+    await accepting.catch(() => {});
+  }
+});
+
+Deno.test({
+  name: "client prints the summary and exits 0 on SIGTERM during reception",
+  ignore: !inNetns,
+  async fn() {
+    const port = randomPort();
+    await using server = await startServer([
+      "--multicast-address",
+      "239.10.0.8",
+      "--multicast-port",
+      String(port),
+    ]);
+    const client = spawnClient(["--server", server.url, "--json"]);
+    await client.waitForLog(/Joined 239\.10\.0\.8/);
+    const truth = await sendRtpStream({
+      group: "239.10.0.8",
+      port,
+      packets: 300,
+      bitrate: 8_000_000,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    client.process.kill("SIGTERM");
+    const result = await client.finished();
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(summaries(result.records)[0]?.packets, truth.sent);
+  },
+});
+
+Deno.test({
+  name: "client receives an IPv6 group on the interface named by --interface (veth gw1)",
+  ignore: !inNetns,
+  async fn() {
+    const port = randomPort();
+    const group = `ff15::${Math.floor(Math.random() * 0xffff).toString(16)}`;
+    await using server = await startServer([
+      "--multicast-address",
+      group,
+      "--multicast-port",
+      String(port),
+    ]);
+    const client = spawnClient([
+      "--server",
+      server.url,
+      "--json",
+      "--interface",
+      "gw1",
+      "--packets",
+      "200",
+    ]);
+    await client.waitForLog(new RegExp(`Joined ${group}`));
+    const truth = await sendRtpStream({
+      group,
+      port,
+      ttl: 1,
+      interfaceAddress: "fd00:6a7::1",
+      packets: 200,
+      bitrate: 8_000_000,
+    });
+    const result = await client.finished();
+    assert.equal(result.code, 0, result.stderr);
+    const [summary] = summaries(result.records);
+    assert.deepEqual([summary?.group, summary?.ssrc, summary?.packets, summary?.lost], [
+      group,
+      truth.ssrc,
+      200,
+      0,
+    ]);
+    const bad = await runClient([
+      "--server",
+      server.url,
+      "--interface",
+      "nosuchif0",
+      "--timeout",
+      "1",
+    ]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /No IPv6 network interface named "nosuchif0"/);
+  },
+});
+
+Deno.test({
+  name:
+    "client talks HTTPS with --ca and a bearer token from GATEWAY_TOKEN, under its permission set",
+  ignore: !inNetns,
+  async fn() {
+    const certificate = await makeCertificate();
+    try {
+      const port = randomPort();
+      await using server = await startServer([
+        "--multicast-address",
+        "239.10.0.9",
+        "--multicast-port",
+        String(port),
+        "--cert",
+        certificate.certFile,
+        "--key",
+        certificate.keyFile,
+      ], { env: { GATEWAY_TOKEN: "token-for-tests-1" } });
+      const url = server.url.replace("http:", "https:");
+      const denied = await runClient([
+        "--server",
+        url,
+        "--ca",
+        certificate.caFile,
+        "--retries",
+        "0",
+      ]);
+      assert.equal(denied.code, 3);
+      assert.match(denied.stderr, /401.*bearer token/);
+      const client = spawnClient(["--ca", certificate.caFile, "--json", "--packets", "50"], {
+        GATEWAY_HTTP_URL: url,
+        GATEWAY_TOKEN: "token-for-tests-1",
+      });
+      await client.waitForLog(/Joined 239\.10\.0\.9/);
+      await sendRtpStream({ group: "239.10.0.9", port, packets: 50, bitrate: 8_000_000 });
+      const result = await client.finished();
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(summaries(result.records)[0]?.packets, 50);
+    } finally {
+      await Deno.remove(certificate.dir, { recursive: true });
+    }
   },
 });

@@ -51,6 +51,9 @@ export function spawnClient(args: string[], env: Record<string, string> = {}): C
       const status = await process.status;
       await stderrDone;
       const text = await stdout;
+      // Every run doubles as a check that nothing escaped: Deno reports an unhandled promise
+      // rejection or exception as "Uncaught" and a Rust panic as "panicked".
+      if (/Uncaught|panicked at/.test(stderr)) throw new Error(`client crashed:\n${stderr}`);
       const records = text.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
       return { code: status.code, records, stdout: text, stderr };
     },

@@ -96,7 +96,8 @@ export async function startServer(
       stopped = (async () => {
         const s = await status;
         await pump;
-        await stderrText;
+        const stderr = await stderrText;
+        if (/Uncaught|panicked at/.test(stderr)) throw new Error(`server crashed:\n${stderr}`);
         return s;
       })();
     }
