@@ -5,7 +5,7 @@ import { checkStreamName, makeFormat } from "./catalog.ts";
 import { ConfigError } from "./errors.ts";
 import { ipVersionOf } from "./multicast_address.ts";
 import type { PayloadFormat } from "./payload_format.ts";
-import { parseIntegerText } from "./server_config.ts";
+import { parseIntegerFlag, parseSecondsFlag } from "./cli_flags.ts";
 
 /** Client exit codes (documented in --help and README). */
 export const CLIENT_EXIT = {
@@ -107,14 +107,6 @@ export type ClientCommand =
   | { readonly kind: "version" }
   | { readonly kind: "run"; readonly config: ClientConfig };
 
-function parseSeconds(text: string, field: string, min: number): number {
-  const value = Number(text);
-  if (text.trim() === "" || !Number.isFinite(value) || value < min || value > 31_536_000) {
-    throw new ConfigError(field, `${field}: expected seconds (a number >= ${min}), got "${text}"`);
-  }
-  return value;
-}
-
 /** The offer URL for a server URL and optional stream name. */
 export function offerUrl(server: string, stream: string | undefined, field: string): string {
   let url: URL;
@@ -200,7 +192,7 @@ export function parseClientArgs(
     if (values["payload-type"] === undefined) {
       throw new ConfigError("--encoding", "--encoding needs --payload-type");
     }
-    const payloadType = parseIntegerText(values["payload-type"], "--payload-type", 0, 127);
+    const payloadType = parseIntegerFlag(values["payload-type"], "--payload-type", 0, 127);
     const format = makeFormat(
       payloadType,
       values.encoding,
@@ -227,22 +219,22 @@ export function parseClientArgs(
     offerFormats,
     retries: values.retries === undefined
       ? 5
-      : parseIntegerText(values.retries, "--retries", 0, 100),
+      : parseIntegerFlag(values.retries, "--retries", 0, 100),
     ...(token === undefined || token === "" ? {} : { token }),
     ...(values.ca === undefined ? {} : { caFile: values.ca }),
     ...(values.interface === undefined ? {} : { interface: values.interface }),
     sources,
-    timeoutS: values.timeout === undefined ? 10 : parseSeconds(values.timeout, "--timeout", 0.1),
+    timeoutS: values.timeout === undefined ? 10 : parseSecondsFlag(values.timeout, "--timeout"),
     stallAfterS: values["stall-after"] === undefined
       ? 2
-      : parseSeconds(values["stall-after"], "--stall-after", 0.1),
-    intervalS: values.interval === undefined ? 1 : parseSeconds(values.interval, "--interval", 0.1),
+      : parseSecondsFlag(values["stall-after"], "--stall-after"),
+    intervalS: values.interval === undefined ? 1 : parseSecondsFlag(values.interval, "--interval"),
     ...(values.duration === undefined
       ? {}
-      : { durationS: parseSeconds(values.duration, "--duration", 0.1) }),
+      : { durationS: parseSecondsFlag(values.duration, "--duration") }),
     ...(values.packets === undefined
       ? {}
-      : { packets: parseIntegerText(values.packets, "--packets", 1, Number.MAX_SAFE_INTEGER) }),
+      : { packets: parseIntegerFlag(values.packets, "--packets", 1, Number.MAX_SAFE_INTEGER) }),
     json: values.json ?? false,
   };
   return { kind: "run", config };

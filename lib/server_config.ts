@@ -10,6 +10,7 @@ import {
   validateStream,
   validateStreams,
 } from "./catalog.ts";
+import { parseIntegerFlag } from "./cli_flags.ts";
 import { ConfigError } from "./errors.ts";
 import { LOG_FORMATS, type LogFormat } from "./logging.ts";
 import { ipVersionOf } from "./multicast_address.ts";
@@ -110,17 +111,6 @@ export type ServerCommand =
   | { readonly kind: "run"; readonly config: ServerConfig };
 
 const FILE_KEYS = new Set(["host", "port", "logFormat", "defaultStream", "streams"]);
-
-/** Reads an integer from flag or environment text; throws ConfigError naming `field`. */
-export function parseIntegerText(text: string, field: string, min: number, max: number): number {
-  if (!/^-?[0-9]+$/.test(text.trim())) {
-    throw new ConfigError(
-      field,
-      `${field}: expected an integer from ${min} to ${max}, got "${text}"`,
-    );
-  }
-  return checkInteger(Number(text.trim()), field, min, max);
-}
 
 async function readConfigFile(path: string): Promise<Record<string, unknown>> {
   let text: string;
@@ -258,7 +248,7 @@ export async function parseServerArgs(
   }
   const portPick = pick("port", SERVER_ENV.port);
   const port = portPick !== undefined
-    ? parseIntegerText(portPick[0], portPick[1], 0, 65535)
+    ? parseIntegerFlag(portPick[0], portPick[1], 0, 65535)
     : file.port !== undefined
     ? checkInteger(file.port, "port", 0, 65535)
     : SERVER_DEFAULTS.port;
@@ -302,7 +292,7 @@ export async function parseServerArgs(
   if (ptPick !== undefined || encodingPick !== undefined) {
     const payloadType = ptPick === undefined
       ? base.formats[0]!.payloadType
-      : parseIntegerText(ptPick[0], ptPick[1], 0, 127);
+      : parseIntegerFlag(ptPick[0], ptPick[1], 0, 127);
     const field = encodingPick?.[1] ?? ptPick?.[1] ?? "payloadType";
     const format = makeFormat(payloadType, encodingPick?.[0], field);
     const fixed = staticFormat(payloadType);
@@ -327,8 +317,8 @@ export async function parseServerArgs(
     address: addressPick?.[0] ?? base.address,
     port: mportPick === undefined
       ? base.port
-      : parseIntegerText(mportPick[0], mportPick[1], 1, 65535),
-    ttl: ttlPick === undefined ? base.ttl : parseIntegerText(ttlPick[0], ttlPick[1], 0, 255),
+      : parseIntegerFlag(mportPick[0], mportPick[1], 1, 65535),
+    ttl: ttlPick === undefined ? base.ttl : parseIntegerFlag(ttlPick[0], ttlPick[1], 0, 255),
     formats: formats.map((f) => ({ ...f })),
     ...(sourcePick !== undefined
       ? { source: sourcePick[0] }
@@ -451,7 +441,7 @@ function parseSecurity(
     ...(rateLimit === undefined ? {} : { rateLimit }),
     maxConcurrent: values["max-concurrent"] === undefined
       ? 256
-      : parseIntegerText(values["max-concurrent"], "--max-concurrent", 1, 100_000),
+      : parseIntegerFlag(values["max-concurrent"], "--max-concurrent", 1, 100_000),
     bodyTimeoutS,
   };
 }

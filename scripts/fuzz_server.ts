@@ -3,6 +3,7 @@
 // Run: deno run -A scripts/fuzz_server.ts [--requests 20000] [--warmup 2000] [--seed 1] [--concurrency 32]
 // Traffic goes only to a server it starts itself on 127.0.0.1.
 import { parseArgs } from "node:util";
+import { mulberry32 } from "../lib/impairment.ts";
 import { startServer } from "../tests/support/server_process.ts";
 
 /** Outcome of a fuzz run. */
@@ -23,17 +24,6 @@ export interface FuzzReport {
 
 const VLC_OFFER = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nc=IN IP4 239.0.0.1/255\r\nt=0 0\r\n" +
   "a=recvonly\r\nm=video 5004 RTP/AVP 33\r\na=rtpmap:33 MP2T/90000\r\n";
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Body = string | Uint8Array;
 interface FuzzRequest {
@@ -171,7 +161,7 @@ export async function runServerFuzz(
 ): Promise<FuzzReport> {
   await using server = await startServer();
   const pid = server.process.pid;
-  const random = prng(options.seed);
+  const random = mulberry32(options.seed);
   const statuses: Record<string, number> = {};
   let transportErrors = 0;
   let issued = 0;

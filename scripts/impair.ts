@@ -6,14 +6,12 @@ import { parseArgs } from "node:util";
 import { ConfigError, MulticastError } from "../lib/errors.ts";
 import {
   parseEndpoint,
-  parseIntegerFlag,
-  parseProbabilityFlag,
-  parseSecondsFlag,
   type RelayOptions,
   relayRtpStream,
   type RelayTruth,
   SOURCE_DEFAULTS,
 } from "../lib/rtp_source.ts";
+import { parseIntegerFlag, parseProbabilityFlag, parseSecondsFlag } from "../lib/cli_flags.ts";
 
 /** `--help` text of the relay. */
 export const IMPAIR_USAGE =

@@ -7,14 +7,12 @@ import { ConfigError, MulticastError } from "../lib/errors.ts";
 import {
   MP2T_RTP,
   parseBitrate,
-  parseIntegerFlag,
-  parseProbabilityFlag,
-  parseSecondsFlag,
   type RtpSourceOptions,
   sendRtpStream,
   SOURCE_DEFAULTS,
   type SourceTruth,
 } from "../lib/rtp_source.ts";
+import { parseIntegerFlag, parseProbabilityFlag, parseSecondsFlag } from "../lib/cli_flags.ts";
 
 /** `--help` text of the source. */
 export const SOURCE_USAGE =

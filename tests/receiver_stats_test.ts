@@ -3,6 +3,7 @@
 
 import assert from "node:assert/strict";
 import { ReceiverStats } from "../lib/receiver_stats.ts";
+import { mulberry32 } from "../lib/impairment.ts";
 
 /** A 12-byte RTP header (V=2, no CSRC/extension/padding) followed by `payloadLength` bytes. */
 function rtp(
@@ -180,18 +181,6 @@ Deno.test("ReceiverStats.snapshot() is pure and takeInterval() reports each inte
   assert.deepEqual([total.datagrams, total.invalid, total.unexpectedPayloadType], [102, 2, 1]);
   assert.deepEqual([total.sources[0]?.packets, total.sources[0]?.lost], [99, 1]);
 });
-
-/** mulberry32: small seeded PRNG so that failures reproduce. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 Deno.test("ReceiverStats survives random datagrams and keeps within the SSRC cap", () => {
   const random = mulberry32(42);

@@ -9,6 +9,7 @@ import {
   readRtpHeader,
   RtpHeaderStatus,
 } from "../lib/rtp_packet.ts";
+import { mulberry32 } from "../lib/impairment.ts";
 
 function hex(text: string): Uint8Array {
   const clean = text.replace(/\s+/g, "");
@@ -237,18 +238,6 @@ Deno.test("readRtpHeader() fills the caller's fields without a payload copy", ()
   assert.equal(fields.payloadOffset, 12);
   assert.equal(fields.payloadLength, 1);
 });
-
-/** mulberry32: small seeded PRNG so that failures reproduce. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 Deno.test("parseRtpPacket() and readRtpHeader() agree on random input and throw only RtpParseError", () => {
   const random = mulberry32(0x5eed3550);

@@ -9,13 +9,11 @@ import {
   MP2T_RTP,
   parseBitrate,
   parseEndpoint,
-  parseIntegerFlag,
-  parseProbabilityFlag,
-  parseSecondsFlag,
   relayRtpStream,
   type RtpSourceOptions,
   sendRtpStream,
 } from "../lib/rtp_source.ts";
+import { parseIntegerFlag, parseProbabilityFlag, parseSecondsFlag } from "../lib/cli_flags.ts";
 import { parseRtpPacket } from "../lib/rtp_packet.ts";
 import { writeRtpHeader } from "../lib/rtp_writer.ts";
 

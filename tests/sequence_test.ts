@@ -8,6 +8,7 @@ import {
   SequenceResult,
   SequenceTracker,
 } from "../lib/sequence.ts";
+import { mulberry32 } from "../lib/impairment.ts";
 
 const {
   PROBATION,
@@ -214,18 +215,6 @@ Deno.test("SequenceTracker resyncs after a confirmed large jump without false lo
     assert.equal(tracker.received, 13);
   });
 });
-
-/** mulberry32: small seeded PRNG so that failures reproduce. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 Deno.test("SequenceTracker matches a set-based model on a lossy, duplicating, reordering network", async (t) => {
   for (const seed of [1, 2, 3, 4]) {

@@ -1,0 +1,37 @@
+// Parsers for numeric command-line flag and environment values, shared by the programs and scripts:
+// each names the flag (or variable) in the ConfigError it throws, so every program reports bad input
+// the same way.
+import { ConfigError } from "./errors.ts";
+
+/** Parses a non-negative integer flag (decimal, or hex with 0x); throws ConfigError naming `flag`. */
+export function parseIntegerFlag(text: string, flag: string, min: number, max: number): number {
+  const trimmed = text.trim();
+  const value = /^(?:[0-9]+|0x[0-9a-f]+)$/i.test(trimmed) ? Number(trimmed) : NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(
+      flag,
+      `${flag}: expected an integer from ${min} to ${max}, got "${text}"`,
+    );
+  }
+  return value;
+}
+
+/** Parses a probability flag, a decimal number from 0 to 1; throws ConfigError naming `flag`. */
+export function parseProbabilityFlag(text: string, flag: string): number {
+  const trimmed = text.trim();
+  const value = /^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$/.test(trimmed) ? Number(trimmed) : NaN;
+  if (!(value >= 0 && value <= 1)) {
+    throw new ConfigError(flag, `${flag}: expected a probability from 0 to 1, got "${text}"`);
+  }
+  return value;
+}
+
+/** Parses a duration flag in seconds (decimal, > 0); throws ConfigError naming `flag`. */
+export function parseSecondsFlag(text: string, flag: string): number {
+  const trimmed = text.trim();
+  const value = /^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$/.test(trimmed) ? Number(trimmed) : NaN;
+  if (!(value > 0 && Number.isFinite(value))) {
+    throw new ConfigError(flag, `${flag}: expected seconds greater than 0, got "${text}"`);
+  }
+  return value;
+}
