@@ -1,6 +1,7 @@
 // Parsers for numeric command-line flag and environment values, shared by the programs and scripts:
 // each names the flag (or variable) in the ConfigError it throws, so every program reports bad input
 // the same way.
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { ConfigError } from "./errors.ts";
 
 /** Parses a non-negative integer flag (decimal, or hex with 0x); throws ConfigError naming `flag`. */
@@ -34,4 +35,16 @@ export function parseSecondsFlag(text: string, flag: string): number {
     throw new ConfigError(flag, `${flag}: expected seconds greater than 0, got "${text}"`);
   }
   return value;
+}
+
+/**
+ * node:util parseArgs in strict mode without positionals; its errors (unknown flag, missing value)
+ * become a ConfigError on `args` that points to --help.
+ */
+export function parseFlags<const T extends ParseArgsOptionsConfig>(args: string[], options: T) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    throw new ConfigError("args", `${(error as Error).message} (see --help)`, { cause: error });
+  }
 }

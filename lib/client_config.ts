@@ -1,11 +1,10 @@
 // Client configuration from flags and environment: which server or SDP to ask, which formats to
 // offer, where to receive, and when to stop. Exit codes live here so --help and main() agree.
-import { parseArgs } from "node:util";
 import { checkStreamName, makeFormat } from "./catalog.ts";
 import { ConfigError } from "./errors.ts";
 import { ipVersionOf } from "./multicast_address.ts";
 import type { PayloadFormat } from "./payload_format.ts";
-import { parseIntegerFlag, parseSecondsFlag } from "./cli_flags.ts";
+import { parseFlags, parseIntegerFlag, parseSecondsFlag } from "./cli_flags.ts";
 
 /** Client exit codes (documented in --help and README). */
 export const CLIENT_EXIT = {
@@ -132,36 +131,26 @@ export function parseClientArgs(
   args: string[],
   env: (name: string) => string | undefined,
 ): ClientCommand {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        server: { type: "string" },
-        stream: { type: "string" },
-        sdp: { type: "string" },
-        "payload-type": { type: "string" },
-        encoding: { type: "string" },
-        retries: { type: "string" },
-        token: { type: "string" },
-        ca: { type: "string" },
-        interface: { type: "string" },
-        source: { type: "string" },
-        timeout: { type: "string" },
-        "stall-after": { type: "string" },
-        duration: { type: "string" },
-        packets: { type: "string" },
-        json: { type: "boolean" },
-        interval: { type: "string" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean", short: "V" },
-      },
-    }));
-  } catch (error) {
-    throw new ConfigError("args", `${(error as Error).message} (see --help)`, { cause: error });
-  }
+  const values = parseFlags(args, {
+    server: { type: "string" },
+    stream: { type: "string" },
+    sdp: { type: "string" },
+    "payload-type": { type: "string" },
+    encoding: { type: "string" },
+    retries: { type: "string" },
+    token: { type: "string" },
+    ca: { type: "string" },
+    interface: { type: "string" },
+    source: { type: "string" },
+    timeout: { type: "string" },
+    "stall-after": { type: "string" },
+    duration: { type: "string" },
+    packets: { type: "string" },
+    json: { type: "boolean" },
+    interval: { type: "string" },
+    help: { type: "boolean", short: "h" },
+    version: { type: "boolean", short: "V" },
+  });
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
 

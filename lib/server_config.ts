@@ -1,6 +1,5 @@
 // Server configuration from flags, environment and a JSON config file, in that order of precedence
 // over the defaults (the VLC set-up: 239.0.0.1:5004, payload type 33, MP2T/90000).
-import { parseArgs } from "node:util";
 import {
   Catalog,
   checkInteger,
@@ -10,7 +9,7 @@ import {
   validateStream,
   validateStreams,
 } from "./catalog.ts";
-import { parseIntegerFlag } from "./cli_flags.ts";
+import { parseFlags, parseIntegerFlag } from "./cli_flags.ts";
 import { ConfigError } from "./errors.ts";
 import { LOG_FORMATS, type LogFormat } from "./logging.ts";
 import { ipVersionOf } from "./multicast_address.ts";
@@ -189,39 +188,29 @@ export async function parseServerArgs(
   args: string[],
   env: (name: string) => string | undefined,
 ): Promise<ServerCommand> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        host: { type: "string" },
-        port: { type: "string" },
-        name: { type: "string" },
-        "multicast-address": { type: "string" },
-        "multicast-port": { type: "string" },
-        ttl: { type: "string" },
-        "payload-type": { type: "string" },
-        encoding: { type: "string" },
-        source: { type: "string" },
-        config: { type: "string" },
-        "log-format": { type: "string" },
-        token: { type: "string" },
-        "protect-reads": { type: "boolean" },
-        cert: { type: "string" },
-        key: { type: "string" },
-        "cors-origin": { type: "string" },
-        "rate-limit": { type: "string" },
-        "max-concurrent": { type: "string" },
-        "body-timeout": { type: "string" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean", short: "V" },
-      },
-    }));
-  } catch (error) {
-    throw new ConfigError("args", `${(error as Error).message} (see --help)`, { cause: error });
-  }
+  const values = parseFlags(args, {
+    host: { type: "string" },
+    port: { type: "string" },
+    name: { type: "string" },
+    "multicast-address": { type: "string" },
+    "multicast-port": { type: "string" },
+    ttl: { type: "string" },
+    "payload-type": { type: "string" },
+    encoding: { type: "string" },
+    source: { type: "string" },
+    config: { type: "string" },
+    "log-format": { type: "string" },
+    token: { type: "string" },
+    "protect-reads": { type: "boolean" },
+    cert: { type: "string" },
+    key: { type: "string" },
+    "cors-origin": { type: "string" },
+    "rate-limit": { type: "string" },
+    "max-concurrent": { type: "string" },
+    "body-timeout": { type: "string" },
+    help: { type: "boolean", short: "h" },
+    version: { type: "boolean", short: "V" },
+  });
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
 

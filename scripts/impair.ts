@@ -2,7 +2,6 @@
 // another with seeded loss, duplication and reordering, and a truth report of what it did.
 // Run: deno run --allow-net scripts/impair.ts --from 239.0.0.1:5004 --to 239.0.0.2:5004 --loss 0.01
 
-import { parseArgs } from "node:util";
 import { ConfigError, MulticastError } from "../lib/errors.ts";
 import {
   parseEndpoint,
@@ -11,7 +10,12 @@ import {
   type RelayTruth,
   SOURCE_DEFAULTS,
 } from "../lib/rtp_source.ts";
-import { parseIntegerFlag, parseProbabilityFlag, parseSecondsFlag } from "../lib/cli_flags.ts";
+import {
+  parseFlags,
+  parseIntegerFlag,
+  parseProbabilityFlag,
+  parseSecondsFlag,
+} from "../lib/cli_flags.ts";
 
 /** `--help` text of the relay. */
 export const IMPAIR_USAGE =
@@ -58,30 +62,20 @@ export type ImpairCommand =
 
 /** Parses the relay's flags; throws ConfigError naming the bad flag. */
 export function parseImpairArgs(args: string[]): ImpairCommand {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        from: { type: "string" },
-        to: { type: "string" },
-        ttl: { type: "string" },
-        interface: { type: "string" },
-        packets: { type: "string" },
-        duration: { type: "string" },
-        loss: { type: "string" },
-        duplicate: { type: "string" },
-        reorder: { type: "string" },
-        seed: { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (error) {
-    throw new ConfigError("args", `${(error as Error).message} (see --help)`, { cause: error });
-  }
+  const values = parseFlags(args, {
+    from: { type: "string" },
+    to: { type: "string" },
+    ttl: { type: "string" },
+    interface: { type: "string" },
+    packets: { type: "string" },
+    duration: { type: "string" },
+    loss: { type: "string" },
+    duplicate: { type: "string" },
+    reorder: { type: "string" },
+    seed: { type: "string" },
+    json: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  });
   if (values.help) return { kind: "help" };
   if (values.from === undefined) throw new ConfigError("--from", "--from GROUP:PORT is required");
   if (values.to === undefined) throw new ConfigError("--to", "--to GROUP:PORT is required");

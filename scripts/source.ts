@@ -2,7 +2,6 @@
 // seeded loss, duplication and reordering, and a truth report of what it sent (RFC 3550 counters).
 // Run: deno run --allow-net scripts/source.ts --group 239.0.0.1 --port 5004 --duration 10 --json
 
-import { parseArgs } from "node:util";
 import { ConfigError, MulticastError } from "../lib/errors.ts";
 import {
   MP2T_RTP,
@@ -12,7 +11,12 @@ import {
   SOURCE_DEFAULTS,
   type SourceTruth,
 } from "../lib/rtp_source.ts";
-import { parseIntegerFlag, parseProbabilityFlag, parseSecondsFlag } from "../lib/cli_flags.ts";
+import {
+  parseFlags,
+  parseIntegerFlag,
+  parseProbabilityFlag,
+  parseSecondsFlag,
+} from "../lib/cli_flags.ts";
 
 /** `--help` text of the source. */
 export const SOURCE_USAGE =
@@ -60,33 +64,23 @@ export type SourceCommand =
 
 /** Parses the source's flags; throws ConfigError naming the bad flag. */
 export function parseSourceArgs(args: string[]): SourceCommand {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        group: { type: "string" },
-        port: { type: "string" },
-        ttl: { type: "string" },
-        bitrate: { type: "string" },
-        ssrc: { type: "string" },
-        "start-seq": { type: "string" },
-        packets: { type: "string" },
-        duration: { type: "string" },
-        loss: { type: "string" },
-        duplicate: { type: "string" },
-        reorder: { type: "string" },
-        seed: { type: "string" },
-        interface: { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (error) {
-    throw new ConfigError("args", `${(error as Error).message} (see --help)`, { cause: error });
-  }
+  const values = parseFlags(args, {
+    group: { type: "string" },
+    port: { type: "string" },
+    ttl: { type: "string" },
+    bitrate: { type: "string" },
+    ssrc: { type: "string" },
+    "start-seq": { type: "string" },
+    packets: { type: "string" },
+    duration: { type: "string" },
+    loss: { type: "string" },
+    duplicate: { type: "string" },
+    reorder: { type: "string" },
+    seed: { type: "string" },
+    interface: { type: "string" },
+    json: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  });
   if (values.help) return { kind: "help" };
   const optional = <T>(text: string | undefined, parse: (text: string) => T) =>
     text === undefined ? undefined : parse(text);
