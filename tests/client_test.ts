@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { sendRtpStream } from "../lib/rtp_source.ts";
 import { runClient, spawnClient } from "./support/client_process.ts";
-import { startServer } from "./support/server_process.ts";
+import { startServer, startStreamServer } from "./support/server_process.ts";
 import { makeCertificate } from "./support/tls.ts";
 
 const inNetns = Deno.env.get("GATEWAY_NETNS") === "1";
@@ -19,12 +19,7 @@ Deno.test({
   ignore: !inNetns,
   async fn() {
     const port = randomPort();
-    await using server = await startServer([
-      "--multicast-address",
-      "239.10.0.1",
-      "--multicast-port",
-      String(port),
-    ]);
+    await using server = await startStreamServer("239.10.0.1", port);
     const client = spawnClient([
       "--server",
       server.url,
@@ -76,12 +71,7 @@ Deno.test({
   ignore: !inNetns,
   async fn() {
     const port = randomPort();
-    await using server = await startServer([
-      "--multicast-address",
-      "239.10.0.2",
-      "--multicast-port",
-      String(port),
-    ]);
+    await using server = await startStreamServer("239.10.0.2", port);
     const result = await runClient(["--server", server.url, "--timeout", "0.5", "--json"]);
     assert.equal(result.code, 4);
     assert.match(
@@ -140,12 +130,7 @@ Deno.test({
   ignore: !inNetns,
   async fn() {
     const port = randomPort();
-    await using server = await startServer([
-      "--multicast-address",
-      "239.10.0.3",
-      "--multicast-port",
-      String(port),
-    ]);
+    await using server = await startStreamServer("239.10.0.3", port);
     const client = spawnClient([
       "--server",
       server.url,
@@ -199,12 +184,7 @@ Deno.test({
   ignore: !inNetns,
   async fn() {
     const port = randomPort();
-    await using server = await startServer([
-      "--multicast-address",
-      "239.10.0.4",
-      "--multicast-port",
-      String(port),
-    ]);
+    await using server = await startStreamServer("239.10.0.4", port);
     const client = spawnClient(["--server", server.url, "--json", "--packets", "400"]);
     await client.waitForLog(/Joined 239\.10\.0\.4/);
     await sendRtpStream({
@@ -235,14 +215,7 @@ Deno.test({
   ignore: !inNetns,
   async fn() {
     const port = randomPort();
-    await using server = await startServer([
-      "--multicast-address",
-      "232.10.0.5",
-      "--multicast-port",
-      String(port),
-      "--source",
-      "192.0.2.77",
-    ]);
+    await using server = await startStreamServer("232.10.0.5", port, ["--source", "192.0.2.77"]);
     const client = spawnClient(["--server", server.url, "--json", "--timeout", "1.5"]);
     await client.waitForLog(/only from 192\.0\.2\.77/);
     await client.waitForLog(/Joined 232\.10\.0\.5/);
@@ -265,12 +238,7 @@ Deno.test({
   ignore: !inNetns,
   async fn() {
     const port = randomPort();
-    await using server = await startServer([
-      "--multicast-address",
-      "239.10.0.6",
-      "--multicast-port",
-      String(port),
-    ]);
+    await using server = await startStreamServer("239.10.0.6", port);
     const clients = [0, 1].map(() =>
       spawnClient(["--server", server.url, "--json", "--packets", "500", "--timeout", "10"])
     );
@@ -295,14 +263,7 @@ Deno.test({
   ignore: !inNetns,
   async fn() {
     const port = randomPort();
-    await using server = await startServer([
-      "--multicast-address",
-      "239.10.0.7",
-      "--multicast-port",
-      String(port),
-      "--name",
-      "tv",
-    ]);
+    await using server = await startStreamServer("239.10.0.7", port, ["--name", "tv"]);
     const client = spawnClient([
       "--sdp",
       `${server.url}/streams/tv.sdp`,
@@ -346,12 +307,7 @@ Deno.test({
   ignore: !inNetns,
   async fn() {
     const port = randomPort();
-    await using server = await startServer([
-      "--multicast-address",
-      "239.10.0.8",
-      "--multicast-port",
-      String(port),
-    ]);
+    await using server = await startStreamServer("239.10.0.8", port);
     const client = spawnClient(["--server", server.url, "--json"]);
     await client.waitForLog(/Joined 239\.10\.0\.8/);
     const truth = await sendRtpStream({
@@ -374,12 +330,7 @@ Deno.test({
   async fn() {
     const port = randomPort();
     const group = `ff15::${Math.floor(Math.random() * 0xffff).toString(16)}`;
-    await using server = await startServer([
-      "--multicast-address",
-      group,
-      "--multicast-port",
-      String(port),
-    ]);
+    await using server = await startStreamServer(group, port);
     const client = spawnClient([
       "--server",
       server.url,
@@ -428,11 +379,7 @@ Deno.test({
     const certificate = await makeCertificate();
     try {
       const port = randomPort();
-      await using server = await startServer([
-        "--multicast-address",
-        "239.10.0.9",
-        "--multicast-port",
-        String(port),
+      await using server = await startStreamServer("239.10.0.9", port, [
         "--cert",
         certificate.certFile,
         "--key",

@@ -12,7 +12,7 @@ import {
   startVlcRtp,
   vlcPlayUrl,
 } from "./support/peers.ts";
-import { startServer } from "./support/server_process.ts";
+import { startServer, startStreamServer } from "./support/server_process.ts";
 
 const inNetns = Deno.env.get("GATEWAY_NETNS") === "1";
 const randomPort = () => 20000 + 2 * Math.floor(Math.random() * 20000);
@@ -89,11 +89,7 @@ Deno.test({
   async fn() {
     await requirePeers("ffmpeg");
     const port = randomPort();
-    await using server = await startServer([
-      "--multicast-address",
-      "239.20.0.2",
-      "--multicast-port",
-      String(port),
+    await using server = await startStreamServer("239.20.0.2", port, [
       "--payload-type",
       "96",
       "--encoding",
@@ -120,12 +116,7 @@ Deno.test({
   async fn() {
     await requirePeers("gst");
     const port = randomPort();
-    await using server = await startServer([
-      "--multicast-address",
-      "239.20.0.3",
-      "--multicast-port",
-      String(port),
-    ]);
+    await using server = await startStreamServer("239.20.0.3", port);
     const client = spawnClient([
       "--server",
       server.url,
@@ -163,14 +154,7 @@ Deno.test({
     await requirePeers("vlc", "ffmpeg");
     const { path } = await clip();
     const port = randomPort();
-    await using server = await startServer([
-      "--multicast-address",
-      "239.20.0.4",
-      "--multicast-port",
-      String(port),
-      "--name",
-      "news",
-    ]);
+    await using server = await startStreamServer("239.20.0.4", port, ["--name", "news"]);
     await using _vlc = await startVlcRtp({ file: path, group: "239.20.0.4", port, loop: true });
     const url = `${server.url}/streams/news.sdp`;
     const probe = await ffprobeUrl(url, { timeoutS: 10 });
@@ -190,12 +174,7 @@ Deno.test({
     const { path } = await clip();
     const vlcPort = randomPort();
     const port = vlcPort + 2;
-    await using server = await startServer([
-      "--multicast-address",
-      "239.20.0.6",
-      "--multicast-port",
-      String(port),
-    ]);
+    await using server = await startStreamServer("239.20.0.6", port);
     const client = spawnClient([
       "--server",
       server.url,

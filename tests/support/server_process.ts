@@ -117,3 +117,16 @@ export async function startServer(
     },
   };
 }
+
+/** {@link startServer} with a default stream on `group` and `port`, plus further `args`. */
+export function startStreamServer(
+  group: string,
+  port: number,
+  args: string[] = [],
+  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<ServerProcess> {
+  return startServer(
+    ["--multicast-address", group, "--multicast-port", String(port), ...args],
+    options,
+  );
+}
