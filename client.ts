@@ -117,6 +117,7 @@ export async function main(args: string[]): Promise<number> {
       receiver = await MulticastReceiver.open({
         group: target.group,
         port: target.port,
+        receiveBufferBytes: config.receiveBufferBytes,
         ...(config.interface === undefined ? {} : { interface: config.interface }),
       });
     } catch (error) {
@@ -125,6 +126,16 @@ export async function main(args: string[]): Promise<number> {
         return CLIENT_EXIT.USAGE;
       }
       throw error;
+    }
+    if (config.receiveBufferBytes === 0) {
+      // The kernel default was asked for.
+    } else if (receiver.receiveBuffer.ok) {
+      logger.debug("Receive buffer {bytes} bytes", { bytes: receiver.receiveBuffer.bytes });
+    } else {
+      logger.warn(
+        "Receive buffer left at the kernel default ({reason}): bursts may be lost above ~20 000 packets/s",
+        { reason: receiver.receiveBuffer.reason },
+      );
     }
     logger.info("Joined {group} port {port} on {iface}", {
       group: target.group,

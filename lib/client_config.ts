@@ -67,6 +67,9 @@ Reception:
   --packets N           Stop after N packets
   --json                JSON lines on stdout even on a terminal
   --interval SECONDS    Statistics interval (default 1)
+  --receive-buffer BYTES  Kernel socket receive buffer to ask for (default 4194304, capped by
+                        net.core.rmem_max; 0 keeps the kernel default). Needs --allow-ffi, which
+                        the client's permission set grants: Deno has no API for SO_RCVBUF
   -h, --help            Show this help and exit
   -V, --version         Show the version and exit
 
@@ -98,6 +101,8 @@ export interface ClientConfig {
   readonly durationS?: number;
   readonly packets?: number;
   readonly json: boolean;
+  /** SO_RCVBUF to ask for; 0 keeps the kernel default. */
+  readonly receiveBufferBytes: number;
 }
 
 /** Result of parsing the command line. */
@@ -148,6 +153,7 @@ export function parseClientArgs(
     packets: { type: "string" },
     json: { type: "boolean" },
     interval: { type: "string" },
+    "receive-buffer": { type: "string" },
     help: { type: "boolean", short: "h" },
     version: { type: "boolean", short: "V" },
   });
@@ -225,6 +231,9 @@ export function parseClientArgs(
       ? {}
       : { packets: parseIntegerFlag(values.packets, "--packets", 1, Number.MAX_SAFE_INTEGER) }),
     json: values.json ?? false,
+    receiveBufferBytes: values["receive-buffer"] === undefined
+      ? 4 * 1024 * 1024
+      : parseIntegerFlag(values["receive-buffer"], "--receive-buffer", 0, 1024 * 1024 * 1024),
   };
   return { kind: "run", config };
 }

@@ -3,6 +3,13 @@
 // group, port and interface.
 import { MulticastError } from "./errors.ts";
 import { ipVersionOf, multicastProblem } from "./multicast_address.ts";
+import { enlargeReceiveBuffer, type ReceiveBufferOutcome } from "./socket_buffer.ts";
+
+/**
+ * Kernel receive buffer asked for (SO_RCVBUF, capped by net.core.rmem_max): the default 212 992
+ * bytes hold ~90 datagrams of 1328 bytes, under 1 ms at 100 000 packets/s.
+ */
+export const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /** Options of {@link MulticastReceiver.open}. */
 export interface ReceiverSocketOptions {
@@ -10,6 +17,8 @@ export interface ReceiverSocketOptions {
   readonly port: number;
   /** IPv4: local interface address; IPv6: interface name or index. Default: any. */
   readonly interface?: string;
+  /** SO_RCVBUF to ask for; default RECEIVE_BUFFER_BYTES; 0 keeps the kernel default. */
+  readonly receiveBufferBytes?: number;
 }
 
 /**
@@ -82,6 +91,8 @@ export class MulticastReceiver {
   readonly group: string;
   readonly port: number;
   readonly ipVersion: 4 | 6;
+  /** What enlarging the kernel receive buffer did (needs --allow-ffi), for a log line. */
+  readonly receiveBuffer: ReceiveBufferOutcome;
   #conn: Deno.DatagramConn;
   #membership: Deno.MulticastV4Membership | Deno.MulticastV6Membership;
   #joinArgs: () => Promise<Deno.MulticastV4Membership | Deno.MulticastV6Membership>;
@@ -93,7 +104,9 @@ export class MulticastReceiver {
     conn: Deno.DatagramConn,
     membership: Deno.MulticastV4Membership | Deno.MulticastV6Membership,
     join: () => Promise<Deno.MulticastV4Membership | Deno.MulticastV6Membership>,
+    receiveBuffer: ReceiveBufferOutcome,
   ) {
+    this.receiveBuffer = receiveBuffer;
     this.group = options.group;
     this.port = options.port;
     this.ipVersion = ipVersion;
@@ -132,13 +145,17 @@ export class MulticastReceiver {
         { cause: error },
       );
     }
+    const bytes = options.receiveBufferBytes ?? RECEIVE_BUFFER_BYTES;
+    const receiveBuffer: ReceiveBufferOutcome = bytes > 0
+      ? enlargeReceiveBuffer(conn.addr as Deno.NetAddr, bytes)
+      : { ok: false, reason: "not asked for" };
     const join = () =>
       ipVersion === 4
         ? conn.joinMulticastV4(options.group, options.interface ?? "0.0.0.0")
         : conn.joinMulticastV6(options.group, ifindex);
     try {
       const membership = await join();
-      return new MulticastReceiver(options, ipVersion, conn, membership, join);
+      return new MulticastReceiver(options, ipVersion, conn, membership, join, receiveBuffer);
     } catch (error) {
       conn.close();
       throw explainJoinError(error, options);
