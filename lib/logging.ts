@@ -23,18 +23,47 @@ export interface LoggingOptions {
   readonly level?: LogLevel;
 }
 
+/** Buffered log text beyond this many characters is written at once. */
+const FLUSH_AT_CHARS = 64 * 1024;
+
+/**
+ * A sink that gathers the records of one event-loop turn and writes them with one system call
+ * (at the next macrotask, at 64 KiB, or at exit), instead of one write per record: at thousands of
+ * requests per second the per-line write was a quarter of the server's time.
+ */
 function writerSink(output: "stdout" | "stderr", format: (record: LogRecord) => string): Sink {
   const encoder = new TextEncoder();
   const target = output === "stdout" ? Deno.stdout : Deno.stderr;
-  return (record) => {
+  let pending = "";
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const flush = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (pending === "") return;
+    const bytes = encoder.encode(pending);
+    pending = "";
     try {
-      const bytes = encoder.encode(format(record));
       let written = 0;
       while (written < bytes.length) written += target.writeSync(bytes.subarray(written));
     } catch {
       // A closed pipe must not take the program down because of a log line.
     }
   };
+  globalThis.addEventListener("unload", flush);
+  const sink: Sink & Disposable = (record) => {
+    pending += format(record);
+    if (pending.length >= FLUSH_AT_CHARS) {
+      flush();
+    } else if (timer === undefined) {
+      timer = setTimeout(flush, 0);
+      Deno.unrefTimer(timer);
+    }
+  };
+  sink[Symbol.dispose] = () => {
+    flush();
+    globalThis.removeEventListener("unload", flush);
+  };
+  return sink;
 }
 
 function plain(value: unknown): string {
