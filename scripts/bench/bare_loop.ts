@@ -1,0 +1,183 @@
+// Runtime-ceiling receiver for the receive benchmarks: joins an IPv4 multicast group (RFC 1112) and
+// only counts datagrams: Deno.DatagramConn.receive() into one buffer, node:dgram events, or batched
+// recvmmsg() through FFI (ffi_recvmmsg.ts).
+// Run (inside the bench's network namespace; run.ts starts it):
+//   deno run -A scripts/bench/bare_loop.ts --group 239.1.2.3 --port 40000 --packets 100000 \
+//     --seconds 10 [--api deno|dgram|ffi] [--rcvbuf BYTES] [--poll-ms 5]
+// Writes "ready" to stderr once joined; stops at --packets, after --seconds or on SIGTERM, then
+// prints one JSON line: {"received":N,"api":"deno","rcvbuf":BYTES|null,"rcvbufNote":...}.
+import dgram from "node:dgram";
+import { parseArgs } from "node:util";
+import {
+  enlargeReceiveBuffer,
+  type ReceiveBufferOutcome,
+  socketDescriptorsOf,
+} from "../../lib/socket_buffer.ts";
+import { RecvmmsgReader } from "./ffi_recvmmsg.ts";
+
+interface LoopOptions {
+  readonly group: string;
+  readonly port: number;
+  readonly packets: number;
+  readonly seconds: number;
+  readonly rcvbuf: number;
+  /** --api ffi: milliseconds between drains of the socket queue. */
+  readonly pollMs: number;
+}
+
+interface LoopResult {
+  readonly received: number;
+  readonly buffer: ReceiveBufferOutcome | undefined;
+}
+
+function applyBuffer(
+  local: { hostname: string; port: number },
+  bytes: number,
+): ReceiveBufferOutcome | undefined {
+  return bytes > 0 ? enlargeReceiveBuffer(local, bytes) : undefined;
+}
+
+async function denoLoop(options: LoopOptions, stop: AbortSignal): Promise<LoopResult> {
+  const conn = Deno.listenDatagram({
+    transport: "udp",
+    hostname: options.group,
+    port: options.port,
+    reuseAddress: true,
+  });
+  const buffer = applyBuffer(conn.addr as Deno.NetAddr, options.rcvbuf);
+  const membership = await conn.joinMulticastV4(options.group, "0.0.0.0");
+  const bytes = new Uint8Array(65_536);
+  let received = 0;
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    conn.close();
+  };
+  stop.addEventListener("abort", close, { once: true });
+  const timer = setTimeout(close, options.seconds * 1000);
+  console.error("ready");
+  try {
+    while (received < options.packets) {
+      await conn.receive(bytes);
+      received++;
+    }
+  } catch (error) {
+    if (!closed) throw error;
+  } finally {
+    clearTimeout(timer);
+    if (!closed) {
+      await membership.leave().catch(() => {});
+      close();
+    }
+  }
+  return { received, buffer };
+}
+
+/** Batched: recvmmsg(MSG_DONTWAIT) through FFI every `pollMs`, until the queue is empty. */
+async function ffiLoop(options: LoopOptions, stop: AbortSignal): Promise<LoopResult> {
+  const conn = Deno.listenDatagram({
+    transport: "udp",
+    hostname: options.group,
+    port: options.port,
+    reuseAddress: true,
+  });
+  const local = conn.addr as Deno.NetAddr;
+  const buffer = applyBuffer(local, options.rcvbuf);
+  const membership = await conn.joinMulticastV4(options.group, "0.0.0.0");
+  const fd = socketDescriptorsOf(local)[0];
+  if (fd === undefined) throw new Error(`no descriptor found for ${local.hostname}:${local.port}`);
+  const reader = new RecvmmsgReader(fd);
+  const deadline = performance.now() + options.seconds * 1000;
+  let received = 0;
+  const count = () => void received++;
+  console.error("ready");
+  try {
+    while (received < options.packets && !stop.aborted && performance.now() < deadline) {
+      reader.drain(count);
+      await new Promise((resolve) => setTimeout(resolve, options.pollMs));
+    }
+    reader.drain(count);
+  } finally {
+    reader.close();
+    await membership.leave().catch(() => {});
+    conn.close();
+  }
+  return { received: Math.min(received, options.packets), buffer };
+}
+
+function dgramLoop(options: LoopOptions, stop: AbortSignal): Promise<LoopResult> {
+  return new Promise((resolve, reject) => {
+    const socket = dgram.createSocket({ type: "udp4", reuseAddr: true });
+    let received = 0;
+    let buffer: ReceiveBufferOutcome | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const finish = () => {
+      clearTimeout(timer);
+      stop.removeEventListener("abort", finish);
+      socket.close();
+      resolve({ received, buffer });
+    };
+    socket.on("error", reject);
+    socket.on("message", () => {
+      if (++received === options.packets) finish();
+    });
+    socket.bind(options.port, options.group, () => {
+      socket.addMembership(options.group);
+      const local = socket.address();
+      buffer = applyBuffer({ hostname: local.address, port: local.port }, options.rcvbuf);
+      timer = setTimeout(finish, options.seconds * 1000);
+      stop.addEventListener("abort", finish, { once: true });
+      console.error("ready");
+    });
+  });
+}
+
+/** Runs one counting loop; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      group: { type: "string" },
+      port: { type: "string" },
+      packets: { type: "string", default: "1000000" },
+      seconds: { type: "string", default: "10" },
+      api: { type: "string", default: "deno" },
+      rcvbuf: { type: "string", default: "0" },
+      "poll-ms": { type: "string", default: "5" },
+    },
+  });
+  const options: LoopOptions = {
+    group: values.group ?? "",
+    port: Number(values.port),
+    packets: Number(values.packets),
+    seconds: Number(values.seconds),
+    rcvbuf: Number(values.rcvbuf),
+    pollMs: Number(values["poll-ms"]),
+  };
+  if (!/^2(2[4-9]|3\d)\./.test(options.group) || !(options.port > 0)) {
+    console.error("bare_loop: --group must be an IPv4 multicast group and --port a UDP port");
+    return 2;
+  }
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  Deno.addSignalListener("SIGTERM", onSignal);
+  try {
+    const result = values.api === "dgram"
+      ? await dgramLoop(options, stop.signal)
+      : values.api === "ffi"
+      ? await ffiLoop(options, stop.signal)
+      : await denoLoop(options, stop.signal);
+    console.log(JSON.stringify({
+      received: result.received,
+      api: values.api,
+      rcvbuf: result.buffer?.ok ? result.buffer.bytes : null,
+      rcvbufNote: result.buffer === undefined || result.buffer.ok ? null : result.buffer.reason,
+    }));
+    return 0;
+  } finally {
+    Deno.removeSignalListener("SIGTERM", onSignal);
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

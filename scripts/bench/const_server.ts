@@ -1,0 +1,41 @@
+// Runtime-ceiling HTTP server for the server benchmarks: Deno.serve reading the POSTed offer and
+// returning one constant SDP answer (RFC 3264 shape, RFC 8866 syntax), with no parsing at all.
+// Run: deno run --allow-net scripts/bench/const_server.ts --port 8081   (listens on 127.0.0.1)
+
+/** The answer server.ts gives the VLC-style offer for a default stream on 239.0.0.1:5004. */
+export const CONSTANT_ANSWER = "v=0\r\n" +
+  "o=- 2470140894 1795509069 IN IP4 0.0.0.0\r\n" +
+  "s=default\r\n" +
+  "c=IN IP4 239.0.0.1/1\r\n" +
+  "t=0 0\r\n" +
+  "m=video 5004 RTP/AVP 33\r\n" +
+  "a=rtpmap:33 MP2T/90000\r\n" +
+  "a=sendonly\r\n";
+
+/** Serves until SIGTERM/SIGINT; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const index = args.indexOf("--port");
+  const port = index >= 0 ? Number(args[index + 1]) : 0;
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  Deno.addSignalListener("SIGTERM", onSignal);
+  Deno.addSignalListener("SIGINT", onSignal);
+  try {
+    const server = Deno.serve({
+      hostname: "127.0.0.1",
+      port,
+      signal: stop.signal,
+      onListen: ({ port }) => console.error(`listening on ${port}`),
+    }, async (request) => {
+      await request.text();
+      return new Response(CONSTANT_ANSWER, { headers: { "content-type": "application/sdp" } });
+    });
+    await server.finished;
+    return 0;
+  } finally {
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    Deno.removeSignalListener("SIGINT", onSignal);
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,576 @@
+// Benchmark suite of issue 7: receive capacity, CPU, time to first packet and memory of the RTP
+// multicast client (RFC 3550 over RFC 2250 MPEG-TS), offer/answer throughput and memory of the SDP
+// server (RFC 3264), each against a baseline measured in the same run.
+// Run: deno task bench [-- --quick] [-- --only capacity,cpu,ttfp,memory,server,micro]
+// (= bash scripts/bench/netns_bench.sh: everything runs in a private network namespace).
+// Stdout: one JSON line per figure {"name","value","unit","baseline","baselineValue","ratio"}, ratio > 1
+// = better than the baseline; stderr: progress and a table with the targets.
+import { parseArgs } from "node:util";
+import {
+  type Figure,
+  figureLine,
+  higherIsBetter,
+  lowerIsBetter,
+  renderTable,
+  type Row,
+} from "./figures.ts";
+import { freeTcpPort } from "./processes.ts";
+import {
+  type Capacity,
+  measureClientMemory,
+  measureCpu,
+  measureFirstPacket,
+  type ReceiveBenchContext,
+  type ReceiverKind,
+  searchCapacity,
+} from "./receive_bench.ts";
+import {
+  measureServerMemory,
+  measureThroughput,
+  type ServerBenchContext,
+  type ServerUnderTest,
+  startServer,
+} from "./server_bench.ts";
+
+/** Sections that --only can select. */
+const SECTIONS = ["capacity", "cpu", "ttfp", "memory", "server", "micro"] as const;
+type Section = typeof SECTIONS[number];
+
+/** How long and how thoroughly each section runs. */
+interface Plan {
+  /** Rates (datagrams/s) the capacity bisection chooses from, ascending. */
+  readonly rates: readonly number[];
+  readonly capacityS: number;
+  /** Attempts per rate before it counts as lossy. */
+  readonly attempts: number;
+  /** Also search the variants (default buffer, node:dgram, C default buffer). */
+  readonly variants: boolean;
+  readonly cpuS: number;
+  readonly cpuClients: number;
+  readonly firstPacketRuns: number;
+  readonly clientMemoryWarmS: number;
+  readonly clientMemoryS: number;
+  readonly wrkS: number;
+  readonly serverOffers: number;
+}
+
+const FULL: Plan = {
+  rates: [
+    10_000,
+    20_000,
+    30_000,
+    40_000,
+    50_000,
+    60_000,
+    70_000,
+    80_000,
+    90_000,
+    100_000,
+    120_000,
+    140_000,
+    160_000,
+    180_000,
+    200_000,
+    250_000,
+    300_000,
+  ],
+  capacityS: 10,
+  attempts: 2,
+  variants: true,
+  cpuS: 30,
+  cpuClients: 8,
+  firstPacketRuns: 7,
+  clientMemoryWarmS: 10,
+  clientMemoryS: 60,
+  wrkS: 10,
+  serverOffers: 100_000,
+};
+
+const QUICK: Plan = {
+  rates: [10_000, 25_000, 50_000, 100_000, 150_000, 200_000, 250_000, 300_000],
+  capacityS: 1.5,
+  attempts: 1,
+  variants: false,
+  cpuS: 4,
+  cpuClients: 8,
+  firstPacketRuns: 3,
+  clientMemoryWarmS: 3,
+  clientMemoryS: 5,
+  wrkS: 3,
+  serverOffers: 10_000,
+};
+
+const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+const encoder = new TextEncoder();
+
+const suiteStart = performance.now();
+
+/** Writes a progress line to stderr, prefixed with the seconds since the start. */
+function log(text: string): void {
+  const at = ((performance.now() - suiteStart) / 1000).toFixed(1).padStart(5);
+  Deno.stderr.writeSync(encoder.encode(text === "" ? "\n" : `[${at} s] ${text}\n`));
+}
+
+/** Why this is not the namespace netns_bench.sh creates (only `lo`, no way out), or undefined. */
+function outsidePrivateNamespace(): string | undefined {
+  const interfaces = Deno.readTextFileSync("/proc/net/dev").split("\n").slice(2)
+    .map((l) => l.trim().split(":", 1)[0]!).filter((n) => n !== "");
+  const others = interfaces.filter((n) => n !== "lo");
+  if (Deno.env.get("GATEWAY_NETNS") === "1" && others.length === 0) return undefined;
+  return `bench: refusing to send benchmark multicast outside a private network namespace ` +
+    `(interfaces: ${
+      interfaces.join(", ")
+    }); run: deno task bench (bash scripts/bench/netns_bench.sh)`;
+}
+
+async function compile(tmp: string, name: string): Promise<string> {
+  const output = `${tmp}/${name}`;
+  const result = await new Deno.Command("gcc", {
+    args: ["-O2", "-Wall", "-o", output, `${ROOT}/scripts/bench/${name}.c`],
+    stdout: "piped",
+    stderr: "piped",
+  }).output().catch((error) => {
+    throw new Error(`gcc is needed to build ${name}.c (apt-get install gcc)`, { cause: error });
+  });
+  if (!result.success) {
+    throw new Error(`gcc ${name}.c failed:\n${new TextDecoder().decode(result.stderr)}`);
+  }
+  return output;
+}
+
+/** A Python interpreter that can import aiohttp, or undefined. */
+async function findAiohttpPython(): Promise<string | undefined> {
+  for (const candidate of ["/usr/bin/python3", "python3"]) {
+    try {
+      const { success } = await new Deno.Command(candidate, {
+        args: ["-c", "import aiohttp"],
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      if (success) return candidate;
+    } catch {
+      // Not installed.
+    }
+  }
+  return undefined;
+}
+
+/** Collects figures: prints each JSON line at once, keeps rows for the table. */
+class Report {
+  readonly rows: Row[] = [];
+
+  add(figure: Figure, target = "", pass?: boolean, note = ""): void {
+    Deno.stdout.writeSync(encoder.encode(figureLine(figure)));
+    this.rows.push({ figure, target, ...(pass === undefined ? {} : { pass }), note });
+  }
+
+  skip(name: string, why: string): void {
+    log(`  skipped ${name}: ${why}`);
+  }
+}
+
+function kb(value: number): string {
+  return `${(value / 1024).toFixed(1)} MB`;
+}
+
+function capacityNote(capacity: Capacity): string {
+  const lossy = capacity.trials.filter((t) => !t.lossless);
+  const limited = capacity.trials.some((t) => t.senderLimited);
+  const firstLoss = lossy.length === 0 ? undefined : Math.min(...lossy.map((t) => t.rate));
+  const rcvbuf = capacity.trials.find((t) => t.rcvbuf !== null)?.rcvbuf;
+  return [
+    firstLoss === undefined ? "" : `loss at ${firstLoss} pps`,
+    lossy.length === 0
+      ? ""
+      : `RcvbufErrors ${lossy.map((t) => `${t.rcvbufErrors}/${t.sent - t.received}`).join(",")}`,
+    limited ? "sender-limited" : "",
+    rcvbuf === undefined ? "" : `SO_RCVBUF ${rcvbuf}`,
+  ].filter((s) => s !== "").join("; ");
+}
+
+async function capacitySection(ctx: ReceiveBenchContext, plan: Plan, report: Report) {
+  const search = async (kind: ReceiverKind) => {
+    log(`capacity: ${kind} (${plan.capacityS} s per rate)`);
+    return await searchCapacity(ctx, kind, plan.rates, plan.capacityS, plan.attempts);
+  };
+  const bare = await search("bare");
+  report.add(
+    higherIsBetter("deno.bare_loop", bare.rate, "packets/s"),
+    "",
+    undefined,
+    `receive() into one buffer, SO_RCVBUF via FFI; ${capacityNote(bare)}`,
+  );
+  const kernel = await search("kernel");
+  report.add(
+    higherIsBetter("c.recvmmsg", kernel.rate, "packets/s"),
+    "",
+    undefined,
+    `recvmmsg x64, SO_RCVBUF 4 MiB asked; ${capacityNote(kernel)}`,
+  );
+  const client = await search("client");
+  const ratio = bare.rate > 0 ? client.rate / bare.rate : 0;
+  report.add(
+    higherIsBetter(
+      "client.receive_capacity",
+      client.rate,
+      "packets/s",
+      "deno.bare_loop",
+      bare.rate,
+    ),
+    "ratio >= 0.9, >= 100000",
+    ratio >= 0.9 && client.rate >= 100_000,
+    capacityNote(client),
+  );
+  report.add(
+    higherIsBetter(
+      "client.receive_capacity_vs_kernel",
+      client.rate,
+      "packets/s",
+      "c.recvmmsg",
+      kernel.rate,
+    ),
+    "",
+    undefined,
+    "",
+  );
+  if (!plan.variants) return;
+  for (
+    const [kind, name, baseline, baselineRate] of [
+      ["bareDefaultBuffer", "deno.bare_loop_default_buffer", "deno.bare_loop", bare.rate],
+      ["bareNodeDgram", "deno.bare_loop_node_dgram", "deno.bare_loop", bare.rate],
+      ["bareFfiBatch", "deno.ffi_recvmmsg", "deno.bare_loop", bare.rate],
+      ["kernelDefaultBuffer", "c.recvmmsg_default_buffer", "c.recvmmsg", kernel.rate],
+    ] as const
+  ) {
+    const variant = await search(kind);
+    report.add(
+      higherIsBetter(name, variant.rate, "packets/s", baseline, baselineRate),
+      "",
+      undefined,
+      capacityNote(variant),
+    );
+  }
+}
+
+async function cpuSection(ctx: ReceiveBenchContext, plan: Plan, report: Report) {
+  log(`cpu: 1 client at 20 Mbit/s for ${plan.cpuS} s`);
+  const one = await measureCpu(ctx, 1, plan.cpuS, { bareLoop: true });
+  const bare = one.bareLoopPercent ?? Number.NaN;
+  log(
+    `  client ${one.totalPercent.toFixed(2)} %, bare receive() loop ${bare.toFixed(2)} % of one ` +
+      `core, FFI recvmmsg loop ${(one.ffiBatchPercent ?? Number.NaN).toFixed(2)} %; ` +
+      `${one.received} packets, ${one.lost} lost`,
+  );
+  report.add(
+    lowerIsBetter("deno.bare_loop_cpu_20mbps", bare, "% of one core", "target", 3),
+    "",
+    undefined,
+    "runtime floor: receive() loop that only counts, beside the client",
+  );
+  const ffi = one.ffiBatchPercent ?? Number.NaN;
+  report.add(
+    lowerIsBetter("deno.ffi_recvmmsg_cpu_20mbps", ffi, "% of one core", "target", 3),
+    "",
+    undefined,
+    "prototype: recvmmsg via FFI every 20 ms (scripts/bench/ffi_recvmmsg.ts), only counts",
+  );
+  report.add(
+    lowerIsBetter("client.cpu_20mbps", one.totalPercent, "% of one core", "target", 3),
+    "<= 3 %",
+    one.totalPercent <= 3,
+    `${one.lost} lost of ${one.received + one.lost}; bare loop ${bare.toFixed(2)} %`,
+  );
+  const n = plan.cpuClients;
+  log(`cpu: ${n} clients at 20 Mbit/s for ${plan.cpuS} s`);
+  const many = await measureCpu(ctx, n, plan.cpuS);
+  log(`  ${many.totalPercent.toFixed(2)} % of one core in total, ${many.lost} lost`);
+  report.add(
+    lowerIsBetter(`client.cpu_20mbps_x${n}`, many.totalPercent, "% of one core", "target", 3 * n),
+    `<= ${3 * n} % (3 % each)`,
+    many.totalPercent <= 3 * n,
+    `per client ${(many.totalPercent / n).toFixed(2)} %; ${many.lost} lost of ${
+      many.received + many.lost
+    }`,
+  );
+}
+
+async function firstPacketSection(ctx: ReceiveBenchContext, plan: Plan, report: Report) {
+  log(`time to first packet: ${plan.firstPacketRuns} runs`);
+  const result = await measureFirstPacket(ctx, plan.firstPacketRuns);
+  log(`  samples ${result.samples.map((s) => s.toFixed(0)).join(", ")} ms`);
+  report.add(
+    lowerIsBetter("client.time_to_first_packet", result.medianMs, "ms", "target", 400),
+    "< 400 ms",
+    result.medianMs < 400,
+    `median of ${result.samples.length}; joined at ${result.joinedMs.toFixed(0)} ms; ` +
+      `deno start-up (--version) ${result.startupMs.toFixed(0)} ms`,
+  );
+}
+
+async function clientMemorySection(ctx: ReceiveBenchContext, plan: Plan, report: Report) {
+  log(
+    `memory: client at 100 Mbit/s, ${plan.clientMemoryWarmS} s warm-up + ${plan.clientMemoryS} s`,
+  );
+  const result = await measureClientMemory(ctx, plan.clientMemoryWarmS, plan.clientMemoryS);
+  const growth = (result.rssEndKiB - result.rssAfterWarmupKiB) / 1024;
+  report.add(
+    lowerIsBetter("client.rss_growth_mb", growth, "MB", "target", 5),
+    "< 5 MB",
+    growth < 5,
+    `RSS ${kb(result.rssAfterWarmupKiB)} -> ${kb(result.rssEndKiB)}; ${result.lost} lost of ${
+      result.received + result.lost
+    }`,
+  );
+}
+
+async function serverSection(
+  ctx: ServerBenchContext,
+  plan: Plan,
+  report: Report,
+  ours: ServerUnderTest,
+  sections: ReadonlySet<Section>,
+) {
+  if (sections.has("server")) {
+    log(`server: wrk -t1 -c64 for ${plan.wrkS} s each (after a 1 s warm-up)`);
+    const constPort = freeTcpPort();
+    const constant = await startServer(
+      "deno.serve_constant",
+      ctx.deno,
+      [
+        "run",
+        "--quiet",
+        "--allow-net",
+        "scripts/bench/const_server.ts",
+        "--port",
+        String(constPort),
+      ],
+      constPort,
+      ctx.root,
+    );
+    let constRate: number;
+    try {
+      constRate = (await measureThroughput(ctx, constant, plan.wrkS)).requestsPerS;
+    } finally {
+      await constant.child.stop();
+    }
+    report.add(
+      higherIsBetter("deno.serve_constant", constRate, "requests/s"),
+      "",
+      undefined,
+      "Deno.serve, reads the body, constant answer",
+    );
+    const python = await findAiohttpPython();
+    let pythonRate: number | undefined;
+    if (python === undefined) {
+      report.skip("python.aiohttp", "no python3 with aiohttp (apt-get install python3-aiohttp)");
+    } else {
+      const pyPort = freeTcpPort();
+      const aiohttp = await startServer(
+        "python.aiohttp",
+        python,
+        ["scripts/bench/aiohttp_server.py", "--port", String(pyPort)],
+        pyPort,
+        ctx.root,
+      );
+      try {
+        pythonRate = (await measureThroughput(ctx, aiohttp, plan.wrkS)).requestsPerS;
+      } finally {
+        await aiohttp.child.stop();
+      }
+      report.add(
+        higherIsBetter("python.aiohttp", pythonRate, "requests/s"),
+        "",
+        undefined,
+        "aiohttp port of the offer/answer, no access log",
+      );
+    }
+    const result = await measureThroughput(ctx, ours, plan.wrkS);
+    const errors = result.non2xx + result.socketErrors;
+    report.add(
+      higherIsBetter(
+        "server.offers_per_s",
+        result.requestsPerS,
+        "requests/s",
+        "deno.serve_constant",
+        constRate,
+      ),
+      "ratio >= 0.8",
+      result.requestsPerS >= 0.8 * constRate && errors === 0,
+      `server.ts, JSON request log to /dev/null; ${errors} errors`,
+    );
+    if (pythonRate !== undefined) {
+      report.add(
+        higherIsBetter(
+          "server.offers_per_s_vs_original",
+          result.requestsPerS,
+          "requests/s",
+          "python.aiohttp",
+          pythonRate,
+        ),
+        "ratio >= 3",
+        result.requestsPerS >= 3 * pythonRate,
+        "",
+      );
+    }
+    report.add(
+      lowerIsBetter("server.p99_ms", result.p99Ms, "ms", "target", 5),
+      "< 5 ms",
+      result.p99Ms < 5,
+      `p50 ${result.p50Ms} ms, 64 connections`,
+    );
+  }
+  if (sections.has("memory")) {
+    log(`memory: server, ${plan.serverOffers} offers after as many for warm-up`);
+    const memory = await measureServerMemory(ctx, ours, plan.serverOffers, plan.wrkS * 20);
+    const growth = (memory.rssAfterKiB - memory.rssBeforeKiB) / 1024;
+    report.add(
+      lowerIsBetter("server.rss_growth_mb", growth, "MB", "target", 5),
+      "< 5 MB",
+      growth < 5,
+      `RSS ${kb(memory.rssBeforeKiB)} -> ${kb(memory.rssAfterKiB)} over ${memory.offers} offers` +
+        (memory.failed > 0 ? `, ${memory.failed} not 200` : ""),
+    );
+  }
+}
+
+interface BenchJson {
+  benches: {
+    group: string | null;
+    name: string;
+    baseline: boolean;
+    results: { ok?: { avg: number } }[];
+  }[];
+}
+
+async function microSection(ctx: ServerBenchContext, report: Report) {
+  log("micro: deno bench scripts/bench/micro_bench.ts");
+  const output = await new Deno.Command(ctx.deno, {
+    args: ["bench", "--quiet", "--json", "scripts/bench/micro_bench.ts"],
+    cwd: ctx.root,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!output.success) {
+    throw new Error(`deno bench failed: ${new TextDecoder().decode(output.stderr)}`);
+  }
+  const json = JSON.parse(new TextDecoder().decode(output.stdout)) as BenchJson;
+  const averages = new Map<string, number>();
+  for (const bench of json.benches) {
+    const avg = bench.results[0]?.ok?.avg;
+    if (avg !== undefined) averages.set(bench.name, avg);
+  }
+  for (const bench of json.benches) {
+    const avg = averages.get(bench.name);
+    if (avg === undefined || bench.baseline) continue;
+    const base = json.benches.find((b) => b.baseline && b.group === bench.group);
+    const baseAvg = base === undefined ? undefined : averages.get(base.name);
+    report.add(
+      base === undefined || baseAvg === undefined
+        ? higherIsBetter(`micro.${bench.name}`, avg, "ns/op")
+        : lowerIsBetter(`micro.${bench.name}`, avg, "ns/op", `micro.${base.name}`, baseAvg),
+      "",
+      undefined,
+      base === undefined ? "" : `baseline: ${base.name}`,
+    );
+  }
+}
+
+/** Runs the suite; returns the exit code (0 even when targets are missed; 2 for usage errors). */
+export async function main(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: args.filter((a) => a !== "--"),
+    options: { quick: { type: "boolean", default: false }, only: { type: "string" } },
+  });
+  const only = values.only?.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const unknown = only?.filter((s) => !(SECTIONS as readonly string[]).includes(s)) ?? [];
+  if (unknown.length > 0) {
+    log(`bench: unknown section ${unknown.join(", ")}; choose from ${SECTIONS.join(", ")}`);
+    return 2;
+  }
+  const sections = new Set<Section>((only ?? SECTIONS) as Section[]);
+  if (values.quick && only === undefined) sections.delete("micro");
+  const plan = values.quick ? QUICK : FULL;
+  const started = performance.now();
+  const refusal = outsidePrivateNamespace();
+  if (refusal !== undefined) {
+    log(refusal);
+    return 2;
+  }
+
+  const tmp = await Deno.makeTempDir({ prefix: "rtp-bench-" });
+  const report = new Report();
+  let server: ServerUnderTest | undefined;
+  try {
+    const [blast, counter] = await Promise.all([
+      compile(tmp, "udp_blast"),
+      compile(tmp, "recvmmsg_count"),
+    ]);
+    const deno = Deno.execPath();
+    const group = "239.255.42.1";
+    const port = 20_000 + Math.floor(Math.random() * 40_000);
+    const httpPort = freeTcpPort();
+    server = await startServer(
+      "server.ts",
+      deno,
+      [
+        "run",
+        "--quiet",
+        "--no-prompt",
+        "-P=server",
+        "server.ts",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(httpPort),
+        "--log-format",
+        "json",
+        "--multicast-address",
+        group,
+        "--multicast-port",
+        String(port),
+        "--ttl",
+        "0",
+      ],
+      httpPort,
+      ROOT,
+    );
+    const receiveCtx: ReceiveBenchContext = {
+      root: ROOT,
+      deno,
+      blast,
+      counter,
+      serverUrl: server.url,
+      group,
+      port,
+      log,
+    };
+    const serverCtx: ServerBenchContext = {
+      root: ROOT,
+      deno,
+      offerFile: `${ROOT}/tests/testdata/offer_vlc_style.sdp`,
+      log,
+    };
+    if (sections.has("capacity")) await capacitySection(receiveCtx, plan, report);
+    if (sections.has("cpu")) await cpuSection(receiveCtx, plan, report);
+    if (sections.has("ttfp")) await firstPacketSection(receiveCtx, plan, report);
+    if (sections.has("memory")) await clientMemorySection(receiveCtx, plan, report);
+    if (sections.has("server") || sections.has("memory")) {
+      await serverSection(serverCtx, plan, report, server, sections);
+    }
+    if (sections.has("micro")) await microSection(serverCtx, report);
+  } finally {
+    await server?.child.stop();
+    await Deno.remove(tmp, { recursive: true });
+  }
+  const seconds = (performance.now() - started) / 1000;
+  log("");
+  log(renderTable(
+    report.rows,
+    `rtp-multicast-gateway benchmarks (${values.quick ? "quick" : "full"}, ${
+      seconds.toFixed(0)
+    } s, ${navigator.hardwareConcurrency} CPUs; ratio > 1 = better than the baseline)`,
+  ));
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

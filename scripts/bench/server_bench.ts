@@ -1,0 +1,163 @@
+// Server-side benchmarks of issue 7: wrk POSTing the VLC-style SDP offer (RFC 3264 offer/answer over
+// HTTP/1.1 keep-alive) over 64 connections, and RSS growth over a fixed number of offers.
+// Used by scripts/bench/run.ts only; wrk comes from Debian (package wrk).
+import { Child, delay, rssKiB, waitForTcp } from "./processes.ts";
+
+/** One wrk run. */
+export interface WrkResult {
+  readonly requestsPerS: number;
+  readonly p99Ms: number;
+  readonly p50Ms: number;
+  readonly requests: number;
+  /** Responses other than 2xx/3xx. */
+  readonly non2xx: number;
+  /** Connect, read, write and timeout errors. */
+  readonly socketErrors: number;
+}
+
+const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
+
+function durationMs(text: string | undefined): number {
+  const match = /^([0-9.]+)(us|ms|s|m)$/.exec(text ?? "");
+  return match === null ? Number.NaN : Number(match[1]) * UNIT_MS[match[2]!]!;
+}
+
+/** Parses wrk's text report (with --latency). */
+export function parseWrk(text: string): WrkResult {
+  const rps = /^Requests\/sec:\s+([0-9.]+)/m.exec(text);
+  if (rps === null) throw new Error(`unexpected wrk output:\n${text}`);
+  const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
+  return {
+    requestsPerS: Number(rps[1]),
+    p99Ms: durationMs(/^\s+99%\s+(\S+)/m.exec(text)?.[1]),
+    p50Ms: durationMs(/^\s+50%\s+(\S+)/m.exec(text)?.[1]),
+    requests: Number(/(\d+) requests in/.exec(text)?.[1] ?? 0),
+    non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? 0),
+    socketErrors: errors === null ? 0 : errors.slice(1).reduce((a, b) => a + Number(b), 0),
+  };
+}
+
+/** Where things are. */
+export interface ServerBenchContext {
+  readonly root: string;
+  readonly deno: string;
+  /** The offer wrk posts. */
+  readonly offerFile: string;
+  readonly log: (text: string) => void;
+}
+
+/** Runs wrk with the POST script for `seconds` (or until `limit` responses, when given). */
+export async function runWrk(
+  ctx: ServerBenchContext,
+  url: string,
+  options: { seconds: number; connections?: number; limit?: number },
+): Promise<WrkResult> {
+  const child = new Child("wrk", [
+    "-t1",
+    `-c${options.connections ?? 64}`,
+    `-d${Math.ceil(options.seconds)}s`,
+    "--latency",
+    "-s",
+    `${ctx.root}/scripts/bench/post_offer.lua`,
+    url,
+  ], {
+    env: { OFFER_FILE: ctx.offerFile, WRK_LIMIT: String(options.limit ?? 0) },
+  });
+  const result = await child.finished(options.seconds * 1000 + 30_000);
+  if (result.code !== 0) throw new Error(`wrk failed (exit ${result.code}): ${result.stderr}`);
+  return parseWrk(result.stdout);
+}
+
+/** A server under test. */
+export interface ServerUnderTest {
+  readonly name: string;
+  readonly child: Child;
+  readonly url: string;
+}
+
+/** Starts a server command that listens on 127.0.0.1:`port` and waits until it accepts. */
+export async function startServer(
+  name: string,
+  command: string,
+  args: string[],
+  port: number,
+  cwd: string,
+  stdout: "piped" | "null" = "null",
+): Promise<ServerUnderTest> {
+  const child = new Child(command, args, { cwd, stdout });
+  try {
+    await waitForTcp(port, 20_000);
+  } catch (error) {
+    await child.stop("SIGKILL");
+    throw new Error(`${name} did not start: ${child.stderr}`, { cause: error });
+  }
+  return { name, child, url: `http://127.0.0.1:${port}/offer` };
+}
+
+/** Throughput of one server: a 1 s warm-up, then `seconds` of measurement. */
+export async function measureThroughput(
+  ctx: ServerBenchContext,
+  server: ServerUnderTest,
+  seconds: number,
+): Promise<WrkResult> {
+  await runWrk(ctx, server.url, { seconds: 1 });
+  const result = await runWrk(ctx, server.url, { seconds });
+  ctx.log(
+    `  ${server.name}: ${result.requestsPerS.toFixed(0)} req/s, p50 ${result.p50Ms} ms, ` +
+      `p99 ${result.p99Ms} ms, ${result.non2xx} non-2xx, ${result.socketErrors} socket errors`,
+  );
+  return result;
+}
+
+/** RSS of a server before and after a fixed number of offers. */
+export interface ServerMemoryResult {
+  readonly rssBeforeKiB: number;
+  readonly rssAfterKiB: number;
+  /** Offers answered in the measured run (wrk overshoots the limit by a few). */
+  readonly offers: number;
+  readonly failed: number;
+}
+
+/** Sends about `offers` offers over 64 connections; wrk is stopped (SIGINT) once they are answered. */
+async function postOffers(
+  ctx: ServerBenchContext,
+  url: string,
+  offers: number,
+  maxSeconds: number,
+): Promise<{ offers: number; failed: number }> {
+  const child = new Child("wrk", [
+    "-t1",
+    "-c64",
+    `-d${maxSeconds}s`,
+    "-s",
+    `${ctx.root}/scripts/bench/post_offer.lua`,
+    url,
+  ], { env: { OFFER_FILE: ctx.offerFile, WRK_LIMIT: String(offers) } });
+  try {
+    await child.waitFor(/LIMIT reached/, maxSeconds * 1000 + 5000);
+  } catch {
+    // Too slow: wrk ends at -d by itself and reports what it did.
+  }
+  const result = await child.stop("SIGINT", 30_000);
+  const limited = /LIMITED (\d+) responses, (\d+) not 200/.exec(result.stdout);
+  if (limited === null) throw new Error(`wrk (limited) failed: ${result.stdout}${result.stderr}`);
+  return { offers: Number(limited[1]), failed: Number(limited[2]) };
+}
+
+/**
+ * RSS growth over `offers` offers: a first run of `offers` warms the server up (JIT, heap sizing),
+ * then RSS is read 1 s after it and 1 s after a second run of `offers`.
+ */
+export async function measureServerMemory(
+  ctx: ServerBenchContext,
+  server: ServerUnderTest,
+  offers: number,
+  maxSeconds: number,
+): Promise<ServerMemoryResult> {
+  await postOffers(ctx, server.url, offers, maxSeconds);
+  await delay(1000);
+  const before = rssKiB(server.child.pid);
+  const run = await postOffers(ctx, server.url, offers, maxSeconds);
+  await delay(1000);
+  return { rssBeforeKiB: before, rssAfterKiB: rssKiB(server.child.pid), ...run };
+}
