@@ -97,6 +97,7 @@ export async function main(args: string[]): Promise<number> {
   const handler = createHandler({
     catalog: () => catalog,
     bodyTimeoutMs: config.bodyTimeoutS * 1000,
+    accessLog: config.accessLog,
     protectReads: config.protectReads,
     maxConcurrent: config.maxConcurrent,
     ...(config.token === undefined ? {} : { token: config.token }),

@@ -26,6 +26,8 @@ export interface HandlerOptions {
   readonly rateLimiter?: RateLimiter;
   /** Most requests handled at once; more get 503. Default 256. */
   readonly maxConcurrent?: number;
+  /** Log one line per request (default true); errors are logged either way. */
+  readonly accessLog?: boolean;
 }
 
 /** A request handler as Deno.serve takes it. */
@@ -392,13 +394,15 @@ export function createHandler(options: HandlerOptions): Handler {
     if (request.method === "HEAD") {
       response = new Response(null, { status: response.status, headers: response.headers });
     }
-    const durationMs = Math.round((performance.now() - started) * 100) / 100;
-    logger.info("{method} {path} {status} {durationMs}ms", {
-      method: request.method,
-      path,
-      status: response.status,
-      durationMs,
-    });
+    if (options.accessLog !== false) {
+      const durationMs = Math.round((performance.now() - started) * 100) / 100;
+      logger.info("{method} {path} {status} {durationMs}ms", {
+        method: request.method,
+        path,
+        status: response.status,
+        durationMs,
+      });
+    }
     return response;
   };
 }

@@ -66,6 +66,7 @@ Options (flag > environment variable > config file > default):
   --source IP               Sender address for source-specific multicast ($MULTICAST_SOURCE)
   --config FILE             JSON catalog of streams ($GATEWAY_CONFIG); see README
   --log-format text|json    Request log format on stdout ($LOG_FORMAT; default text)
+  --quiet                   No line per request (start, stop, reloads and errors are still logged)
 
 Security and limits:
   --token TOKEN             Require "Authorization: Bearer TOKEN" on offers ($GATEWAY_TOKEN)
@@ -87,6 +88,8 @@ export interface ServerConfig {
   readonly host: string;
   readonly port: number;
   readonly logFormat: LogFormat;
+  /** Log one line per request. */
+  readonly accessLog: boolean;
   readonly streams: readonly StreamDefinition[];
   readonly defaultName: string;
   /** The config file the catalog came from, if any. */
@@ -200,6 +203,7 @@ export async function parseServerArgs(
     source: { type: "string" },
     config: { type: "string" },
     "log-format": { type: "string" },
+    quiet: { type: "boolean" },
     token: { type: "string" },
     "protect-reads": { type: "boolean" },
     cert: { type: "string" },
@@ -343,6 +347,7 @@ export async function parseServerArgs(
       host,
       port,
       logFormat: logFormat as LogFormat,
+      accessLog: !(values.quiet ?? false),
       streams,
       defaultName,
       ...(configPick === undefined ? {} : { configPath: configPick[0] }),

@@ -166,3 +166,14 @@ Deno.test("server reloads its config file on SIGHUP and keeps the old catalog on
     await Deno.remove(path);
   }
 });
+
+Deno.test("server --quiet logs no line per request but still logs start and stop", async () => {
+  await using server = await startServer(["--quiet"]);
+  const response = await fetch(`${server.url}/healthz`);
+  assert.equal(response.status, 200);
+  await response.body?.cancel();
+  assert.equal((await server.stop()).code, 0);
+  assert.ok(server.logs.some((r) => String(r.message).startsWith("Listening")));
+  assert.ok(server.logs.some((r) => r.message === "Stopped"));
+  assert.ok(!server.logs.some((r) => String(r.message).includes("/healthz")));
+});
