@@ -101,25 +101,30 @@ export class ReceiverStats {
     return this.#filtered;
   }
 
-  /** Accounts one received datagram; `arrivalMs` is its arrival time (e.g. performance.now()). */
-  onDatagram(u8: Uint8Array, arrivalMs: number): void {
+  /**
+   * Accounts one received datagram; `arrivalMs` is its arrival time (e.g. performance.now()).
+   * Returns true when it was counted as an RTP packet of a source, false for an invalid datagram
+   * or an unexpected payload type.
+   */
+  onDatagram(u8: Uint8Array, arrivalMs: number): boolean {
     this.#datagrams++;
     const fields = this.#fields;
     const status = readRtpHeader(u8, fields);
     if (status !== RtpHeaderStatus.OK) {
       this.#invalid[status]!++;
-      return;
+      return false;
     }
     if (
       this.#expectedPayloadTypes.size > 0 && !this.#expectedPayloadTypes.has(fields.payloadType)
     ) {
       this.#unexpectedPayloadType++;
-      return;
+      return false;
     }
     let source = this.#sources.get(fields.ssrc);
     if (source === undefined) source = this.#addSource(fields.ssrc, fields.payloadType);
     if (Number.isNaN(this.#firstPacketMs)) this.#firstPacketMs = arrivalMs;
     source.update(fields, u8.byteLength, arrivalMs);
+    return true;
   }
 
   /** Counts one packet the caller dropped because its source address failed the SSM filter. */

@@ -15,7 +15,7 @@ export interface ReceptionOptions {
   readonly stallAfterS: number;
   readonly intervalS: number;
   readonly durationS?: number;
-  /** Stop after this many datagrams that passed the source filter. */
+  /** Stop after this many RTP packets counted for a source. */
   readonly packets?: number;
   /** Ends reception (SIGINT/SIGTERM). */
   readonly signal: AbortSignal;
@@ -134,8 +134,9 @@ export async function receive(options: ReceptionOptions): Promise<ReceptionResul
         stats.countFiltered();
         continue;
       }
-      stats.onDatagram(datagram, at);
-      if (stats.firstPacketMs === undefined) continue;
+      // Only RTP packets of the session count as traffic: garbage or another payload type (RTCP
+      // on the same port) must neither hide a stall nor count towards --packets.
+      if (!stats.onDatagram(datagram, at)) continue;
       lastPacketMs = at;
       accepted++;
       if (state !== "receiving") {

@@ -410,3 +410,43 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "client counts garbage as invalid without letting it hide a stall or count towards --packets",
+  ignore: !inNetns,
+  async fn() {
+    const port = randomPort();
+    await using server = await startStreamServer("239.10.0.10", port);
+    const client = spawnClient([
+      "--server",
+      server.url,
+      "--json",
+      "--packets",
+      "150",
+      "--stall-after",
+      "0.4",
+      "--duration",
+      "4",
+    ]);
+    await client.waitForLog(/Joined 239\.10\.0\.10/);
+    await sendRtpStream({ group: "239.10.0.10", port, packets: 100, bitrate: 8_000_000 });
+    // 300 invalid datagrams (version 1) over 1.5 s: not traffic, so the stream stalls.
+    const conn = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+    try {
+      const garbage = new Uint8Array(200).fill(0x40);
+      for (let i = 0; i < 300; i++) {
+        await conn.send(garbage, { transport: "udp", hostname: "239.10.0.10", port });
+        if (i % 20 === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      conn.close();
+    }
+    const result = await client.finished();
+    assert.equal(result.code, 0, result.stderr);
+    const [summary] = summaries(result.records);
+    assert.equal(summary?.packets, 100, "--packets 150 was not reached by garbage");
+    assert.equal(summary?.invalid, 300);
+    assert.ok((summary?.stalls as number) >= 1, "the stall was seen despite the garbage");
+  },
+});
