@@ -1,0 +1,371 @@
+// Soak run of the client (RFC 3550 receiver statistics over a long stream): a real server and client
+// process receive the MPEG-TS/RTP test source at a high bitrate with seeded loss for many minutes;
+// the client's RSS must stay flat after the first minute (growth under 5 MB) and the loss it reports
+// must equal what the source dropped.
+// Run: deno run -A scripts/soak_client.ts [--minutes 10] [--bitrate 50M] [--loss 0.001] [--seed 1]
+// Multicast stays in a private network namespace: unless GATEWAY_NETNS=1 the script re-executes
+// itself under `unshare -rn` with lo up and 224.0.0.0/4 routed to lo; the source also uses TTL 0.
+import { parseFlags, parseIntegerFlag, parseProbabilityFlag } from "../lib/cli_flags.ts";
+import { ConfigError } from "../lib/errors.ts";
+import { mulberry32 } from "../lib/impairment.ts";
+import { parseBitrate, sendRtpStream } from "../lib/rtp_source.ts";
+import { spawnClient } from "../tests/support/client_process.ts";
+import { startStreamServer } from "../tests/support/server_process.ts";
+import {
+  assertPrivateNetns,
+  delay,
+  inPrivateNetns,
+  readSoftnetDropped,
+  readUdpCounters,
+  readUdpSocket,
+  rssMb,
+  runInPrivateNetns,
+  sourceSummaries,
+  waitForSocketDrain,
+} from "./fuzz_client.ts";
+
+/** Options of {@link runClientSoak}. */
+export interface ClientSoakOptions {
+  /** Length of the stream in minutes (default 10). */
+  readonly minutes?: number;
+  /** Stream bitrate, bit/s (default 50 000 000: about 4 750 datagrams/s). */
+  readonly bitrate?: number;
+  /** Loss probability at the source (default 0.001). */
+  readonly loss?: number;
+  /** Duplication and reordering probabilities at the source (default 0). */
+  readonly duplicate?: number;
+  readonly reorder?: number;
+  /** Seed of the impairments, SSRC, sequence numbers and port (default 1). */
+  readonly seed?: number;
+  /** Seconds between RSS samples (default 10). */
+  readonly sampleEveryS?: number;
+  /** Multicast group (default 239.77.0.2). */
+  readonly group?: string;
+}
+
+/** One RSS sample of the client. */
+export interface RssSample {
+  /** Seconds since the stream started. */
+  readonly atS: number;
+  readonly rssMb: number;
+  /** Kernel drops at the client's socket since the start (/proc/net/udp). */
+  readonly drops: number;
+}
+
+/** What a soak run measured. */
+export interface ClientSoakReport {
+  readonly seed: number;
+  readonly group: string;
+  readonly port: number;
+  readonly minutes: number;
+  readonly bitrate: number;
+  readonly seconds: number;
+  readonly rss: {
+    /** Time of the baseline sample: 60 s, or half the run when shorter. */
+    readonly baselineS: number;
+    readonly baselineMb: number;
+    readonly endMb: number;
+    /** End minus baseline. */
+    readonly growthMb: number;
+    /** Highest sample after the baseline (end included) minus baseline. */
+    readonly peakGrowthMb: number;
+    readonly samples: readonly RssSample[];
+  };
+  /** The source's truth. */
+  readonly source: {
+    readonly ssrc: number;
+    readonly generated: number;
+    readonly sent: number;
+    readonly dropped: number;
+    readonly lost: number;
+    readonly duplicated: number;
+    readonly reordered: number;
+  };
+  /** The client's summary. */
+  readonly client: {
+    readonly exitCode: number;
+    readonly sources: number;
+    readonly ssrc: number | null;
+    readonly packets: number;
+    readonly lost: number;
+    readonly duplicates: number;
+    readonly reordered: number;
+    readonly invalid: number;
+    readonly stalls: number;
+  };
+  readonly kernel: {
+    readonly socketDrops: number;
+    readonly rcvbufErrors: number;
+    readonly softnetDropped: number;
+    readonly drained: boolean;
+  };
+  /** Client lost, duplicates, reordered and packets equal the source's truth. */
+  readonly lossMatches: boolean;
+  /** Client lost equals the source's lost plus the kernel's drops at the client's socket. */
+  readonly lossMatchesWithKernelDrops: boolean;
+  /** RSS peak growth after the baseline under 5 MB. */
+  readonly rssFlat: boolean;
+  readonly ok: boolean;
+}
+
+const DEFAULTS = {
+  minutes: 10,
+  bitrate: 50_000_000,
+  loss: 0.001,
+  seed: 1,
+  sampleEveryS: 10,
+  group: "239.77.0.2",
+} as const;
+
+/** RSS growth allowed after the baseline, MB. */
+const MAX_GROWTH_MB = 5;
+
+function round1(value: number): number {
+  return Math.round(value * 10) / 10;
+}
+
+/**
+ * Runs the soak: a server, the client (`--json`) and the test source for `minutes`, sampling the
+ * client's RSS every `sampleEveryS`; then waits for the client's socket to drain, stops it with
+ * SIGINT and compares its summary with the source's truth. Only inside the private network
+ * namespace (throws otherwise).
+ */
+export async function runClientSoak(options: ClientSoakOptions = {}): Promise<ClientSoakReport> {
+  assertPrivateNetns("runClientSoak()");
+  const minutes = options.minutes ?? DEFAULTS.minutes;
+  const bitrate = options.bitrate ?? DEFAULTS.bitrate;
+  const seed = options.seed ?? DEFAULTS.seed;
+  const sampleEveryS = options.sampleEveryS ?? DEFAULTS.sampleEveryS;
+  const group = options.group ?? DEFAULTS.group;
+  const durationS = minutes * 60;
+  const baselineS = Math.min(60, durationS / 2);
+  const random = mulberry32(seed ^ 0x50a6);
+  const port = 20_000 + 2 * Math.floor(random() * 20_000);
+  const ssrc = Math.floor(random() * 0x1_0000_0000);
+  const startSeq = Math.floor(random() * 0x10000);
+
+  await using server = await startStreamServer(group, port);
+  const client = spawnClient([
+    "--server",
+    server.url,
+    "--json",
+    "--timeout",
+    "30",
+    "--stall-after",
+    "5",
+  ]);
+  let finished = false;
+  try {
+    await client.waitForLog(/Joined /);
+    const pid = client.process.pid;
+    const before = {
+      socket: readUdpSocket(group, port) ?? { rxQueue: 0, drops: 0 },
+      udp: readUdpCounters(),
+      softnet: readSoftnetDropped(),
+    };
+    const samples: RssSample[] = [];
+    const drops = () =>
+      (readUdpSocket(group, port)?.drops ?? before.socket.drops) - before.socket.drops;
+    let startMs = Number.NaN;
+    let streamStarted!: () => void;
+    const started = new Promise<void>((resolve) => (streamStarted = resolve));
+    const done = new AbortController();
+    const stream = sendRtpStream({
+      group,
+      port,
+      ttl: 0,
+      bitrate,
+      ssrc,
+      startSeq,
+      seed,
+      loss: options.loss ?? DEFAULTS.loss,
+      duplicate: options.duplicate ?? 0,
+      reorder: options.reorder ?? 0,
+      durationS,
+      onStart: () => {
+        startMs = performance.now();
+        samples.push({ atS: 0, rssMb: rssMb(pid), drops: drops() });
+        streamStarted();
+      },
+    }).finally(() => done.abort());
+    // A stream that fails to start must not leave the wait hanging.
+    await Promise.race([started, stream]);
+    // Sample until the stream ends; bounded by the sample count the duration allows, plus slack.
+    const maxSamples = Math.ceil(durationS / sampleEveryS) + 30;
+    for (let i = 1; i <= maxSamples && !done.signal.aborted; i++) {
+      await delay(Math.max(0, startMs + i * sampleEveryS * 1000 - performance.now()), done.signal);
+      if (done.signal.aborted) break;
+      samples.push({
+        atS: round1((performance.now() - startMs) / 1000),
+        rssMb: rssMb(pid),
+        drops: drops(),
+      });
+    }
+    const truth = await stream;
+    const drained = await waitForSocketDrain(group, port);
+    const endMb = rssMb(pid);
+    samples.push({
+      atS: round1((performance.now() - startMs) / 1000),
+      rssMb: endMb,
+      drops: drops(),
+    });
+    const after = {
+      socket: readUdpSocket(group, port) ?? { rxQueue: 0, drops: 0 },
+      udp: readUdpCounters(),
+      softnet: readSoftnetDropped(),
+    };
+    client.process.kill("SIGINT");
+    const result = await client.finished();
+    finished = true;
+
+    const sources = sourceSummaries(result.records);
+    const summary = sources[0] ?? result.records.find((r) => r.type === "summary");
+    const num = (key: string) => Number(summary?.[key] ?? NaN);
+    const clientReport = {
+      exitCode: result.code,
+      sources: sources.length,
+      ssrc: (summary?.ssrc ?? null) as number | null,
+      packets: num("packets"),
+      lost: num("lost"),
+      duplicates: num("duplicates"),
+      reordered: num("reordered"),
+      invalid: num("invalid"),
+      stalls: num("stalls"),
+    };
+    const baseline = samples.find((s) => s.atS >= baselineS) ?? samples[samples.length - 1]!;
+    const afterBaseline = samples.filter((s) => s.atS >= baseline.atS);
+    const peakMb = Math.max(...afterBaseline.map((s) => s.rssMb));
+    const growthMb = round1(endMb - baseline.rssMb);
+    const peakGrowthMb = round1(peakMb - baseline.rssMb);
+    const lossMatches = result.code === 0 && sources.length === 1 &&
+      clientReport.ssrc === truth.ssrc && clientReport.lost === truth.lost &&
+      clientReport.duplicates === truth.duplicated && clientReport.reordered === truth.reordered &&
+      clientReport.packets === truth.sent && clientReport.invalid === 0;
+    const socketDrops = after.socket.drops - before.socket.drops;
+    const lossMatchesWithKernelDrops = clientReport.lost === truth.lost + socketDrops;
+    const rssFlat = peakGrowthMb < MAX_GROWTH_MB;
+    return {
+      seed,
+      group,
+      port,
+      minutes,
+      bitrate,
+      seconds: truth.durationS,
+      rss: {
+        baselineS: baseline.atS,
+        baselineMb: baseline.rssMb,
+        endMb,
+        growthMb,
+        peakGrowthMb,
+        samples,
+      },
+      source: {
+        ssrc: truth.ssrc,
+        generated: truth.generated,
+        sent: truth.sent,
+        dropped: truth.dropped,
+        lost: truth.lost,
+        duplicated: truth.duplicated,
+        reordered: truth.reordered,
+      },
+      client: clientReport,
+      kernel: {
+        socketDrops,
+        rcvbufErrors: after.udp.rcvbufErrors - before.udp.rcvbufErrors,
+        softnetDropped: after.softnet - before.softnet,
+        drained,
+      },
+      lossMatches,
+      lossMatchesWithKernelDrops,
+      rssFlat,
+      ok: lossMatches && rssFlat && drained,
+    };
+  } finally {
+    if (!finished) {
+      try {
+        client.process.kill("SIGKILL");
+      } catch {
+        // already exited
+      }
+      await client.finished().catch(() => {});
+    }
+  }
+}
+
+/** `--help` text. */
+const USAGE = `soak_client: a long high-bitrate run of the client, checking RSS and loss.
+
+Usage: deno run -A scripts/soak_client.ts [options]
+
+  --minutes M     Length of the stream (default ${DEFAULTS.minutes}; decimals allowed)
+  --bitrate B     Stream bitrate, e.g. 50M (default 50M)
+  --loss P        Source loss probability (default ${DEFAULTS.loss})
+  --duplicate P   Source duplication probability (default 0)
+  --reorder P     Source reordering probability (default 0)
+  --seed N        PRNG seed (default ${DEFAULTS.seed})
+
+Prints one JSON report line on stdout and a summary line on stderr; exit 0 when the RSS grew less
+than ${MAX_GROWTH_MB} MB after the first minute and the client's counts equal the source's truth.
+Runs inside a private network namespace (re-executes itself under unshare -rn if needed).`;
+
+/** Command line: parses flags, re-executes in a namespace if needed, prints the report. */
+export async function main(args: string[]): Promise<number> {
+  let options: ClientSoakOptions;
+  try {
+    const values = parseFlags(args, {
+      minutes: { type: "string", default: String(DEFAULTS.minutes) },
+      bitrate: { type: "string", default: "50M" },
+      loss: { type: "string", default: String(DEFAULTS.loss) },
+      duplicate: { type: "string", default: "0" },
+      reorder: { type: "string", default: "0" },
+      seed: { type: "string", default: String(DEFAULTS.seed) },
+      help: { type: "boolean", short: "h" },
+    });
+    if (values.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    const minutes = /^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$/.test(values.minutes.trim())
+      ? Number(values.minutes)
+      : NaN;
+    if (!(minutes > 0 && minutes <= 24 * 60)) {
+      throw new ConfigError(
+        "--minutes",
+        `--minutes: expected minutes from 0 to 1440, got "${values.minutes}"`,
+      );
+    }
+    options = {
+      minutes,
+      bitrate: parseBitrate(values.bitrate, "--bitrate"),
+      loss: parseProbabilityFlag(values.loss, "--loss"),
+      duplicate: parseProbabilityFlag(values.duplicate, "--duplicate"),
+      reorder: parseProbabilityFlag(values.reorder, "--reorder"),
+      seed: parseIntegerFlag(values.seed, "--seed", 0, 0xffff_ffff),
+    };
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`soak_client: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+  if (!inPrivateNetns()) return await runInPrivateNetns(new URL(import.meta.url), args);
+  const report = await runClientSoak(options);
+  console.log(JSON.stringify(report));
+  console.error(
+    `soak_client: ${report.minutes} min at ${report.bitrate / 1e6} Mbit/s: client RSS ` +
+      `${report.rss.baselineMb} MB at ${report.rss.baselineS} s, ${report.rss.endMb} MB at the end ` +
+      `(growth ${report.rss.growthMb} MB, peak ${report.rss.peakGrowthMb} MB); lost ` +
+      `${report.client.lost} (source dropped ${report.source.lost} between its first and last), ` +
+      `duplicates ${report.client.duplicates}/${report.source.duplicated}, reordered ` +
+      `${report.client.reordered}/${report.source.reordered}, packets ${report.client.packets}/` +
+      `${report.source.sent}, socket drops ${report.kernel.socketDrops}` +
+      (!report.lossMatches && report.lossMatchesWithKernelDrops
+        ? " (client lost = source lost + kernel drops)"
+        : "") +
+      `: ${report.ok ? "OK" : "FAILED"}`,
+  );
+  return report.ok ? 0 : 1;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
