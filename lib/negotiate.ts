@@ -1,6 +1,7 @@
 // Client side of offer/answer (RFC 3264): POSTs an offer to the SDP server, retries an unreachable
 // or failing server with bounded exponential backoff, and reads where the stream lives from the
 // answer; or reads any SDP description from a file or URL.
+import { delay } from "./delay.ts";
 import { NegotiationError, SdpError } from "./errors.ts";
 import type { PayloadFormat } from "./payload_format.ts";
 import { readLimited } from "./read_limited.ts";
@@ -40,21 +41,6 @@ export interface NegotiateOptions extends FetchOptions {
 
 function defaultBackoff(retry: number): number {
   return Math.min(500 * 2 ** (retry - 1), 8000);
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /** A failure worth retrying (network error, timeout, 5xx). */
@@ -136,13 +122,14 @@ async function exchange(
           { cause: error },
         );
       }
-      const delay = backoff(attempt);
+      const wait = backoff(attempt);
       options.onRetry?.(
         `Attempt ${attempt}/${attempts} to ${url} failed: ${error.message}; retrying in ${
-          (delay / 1000).toFixed(1)
+          (wait / 1000).toFixed(1)
         } s`,
       );
-      await sleep(delay, options.signal);
+      await delay(wait, options.signal);
+      options.signal?.throwIfAborted();
     }
   }
 }

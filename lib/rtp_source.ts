@@ -2,6 +2,7 @@
 // datagram, RFC 3550 §5.1 header, 90 kHz timestamps from the send schedule) to a multicast group, and
 // a relay from one group to another; both with seeded impairments and an exact truth report.
 
+import { delay } from "./delay.ts";
 import { ConfigError, MulticastError } from "./errors.ts";
 import {
   checkProbability,
@@ -266,22 +267,6 @@ function sendError(error: unknown, endpoint: Endpoint): MulticastError {
   );
 }
 
-/** Resolves after `ms` milliseconds, or at once when `signal` aborts; leaves no timer behind. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
 function roundSeconds(ms: number): number {
   return Math.round(ms) / 1000;
 }
@@ -377,7 +362,7 @@ export async function sendRtpStream(options: RtpSourceOptions): Promise<SourceTr
       }
       if (generated >= limit || signal?.aborted) break;
       const wait = generated * msPerPacket - (performance.now() - start);
-      await sleep(Math.max(1, Math.ceil(wait)), signal);
+      await delay(Math.max(1, Math.ceil(wait)), signal);
     }
     await transmit(held, impairer.flush());
   } catch (error) {

@@ -7,6 +7,7 @@
 // itself under `unshare -rn` with lo up and 224.0.0.0/4 routed to lo; every socket also uses TTL 0.
 import { fileURLToPath } from "node:url";
 import { parseFlags, parseIntegerFlag } from "../lib/cli_flags.ts";
+import { delay } from "../lib/delay.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { mulberry32 } from "../lib/impairment.ts";
 import {
@@ -155,22 +156,6 @@ export function rssMb(pid: number): number {
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
   return Math.round((kb / 1024) * 10) / 10;
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts; leaves no timer behind. */
-export function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /**

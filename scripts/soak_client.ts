@@ -7,13 +7,13 @@
 // itself under `unshare -rn` with lo up and 224.0.0.0/4 routed to lo; the source also uses TTL 0.
 import { parseFlags, parseIntegerFlag, parseProbabilityFlag } from "../lib/cli_flags.ts";
 import { ConfigError } from "../lib/errors.ts";
+import { delay } from "../lib/delay.ts";
 import { mulberry32 } from "../lib/impairment.ts";
 import { parseBitrate, sendRtpStream } from "../lib/rtp_source.ts";
 import { spawnClient } from "../tests/support/client_process.ts";
 import { startStreamServer } from "../tests/support/server_process.ts";
 import {
   assertPrivateNetns,
-  delay,
   inPrivateNetns,
   readSoftnetDropped,
   readUdpCounters,
