@@ -5,6 +5,7 @@ import { getLogger } from "@logtape/logtape";
 import { CLIENT_EXIT, CLIENT_USAGE, parseClientArgs } from "./lib/client_config.ts";
 import { ConfigError, MulticastError, NegotiationError } from "./lib/errors.ts";
 import { setupLogging } from "./lib/logging.ts";
+import { withShutdownSignal } from "./lib/shutdown.ts";
 import { MulticastReceiver } from "./lib/multicast_receiver.ts";
 import { loadDescription, negotiate } from "./lib/negotiate.ts";
 import { formatEncoding } from "./lib/payload_format.ts";
@@ -59,172 +60,170 @@ export async function main(args: string[]): Promise<number> {
   setupLogging({ format: "text", output: "stderr" });
   const logger = getLogger(["gateway", "client"]);
 
-  const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
-  let client: Deno.HttpClient | undefined;
-  try {
-    if (config.caFile !== undefined) {
+  return await withShutdownSignal(async (shutdown) => {
+    let client: Deno.HttpClient | undefined;
+    try {
+      if (config.caFile !== undefined) {
+        try {
+          client = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(config.caFile)] });
+        } catch (error) {
+          console.error(
+            `rtp-multicast-client: --ca: cannot read ${config.caFile}: ${(error as Error).message}`,
+          );
+          return CLIENT_EXIT.USAGE;
+        }
+      }
+      const fetchOptions = {
+        retries: config.retries,
+        ...(config.token === undefined ? {} : { token: config.token }),
+        ...(client === undefined ? {} : { client }),
+        signal: shutdown,
+        onRetry: (message: string) => logger.warn(message),
+      };
+      let target: ReceiveTarget;
       try {
-        client = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(config.caFile)] });
+        target = config.locator.kind === "offer"
+          ? await negotiate(config.locator.url, { ...fetchOptions, formats: config.offerFormats })
+          : await loadDescription(config.locator.location, fetchOptions);
       } catch (error) {
-        console.error(
-          `rtp-multicast-client: --ca: cannot read ${config.caFile}: ${(error as Error).message}`,
-        );
-        return CLIENT_EXIT.USAGE;
+        if (shutdown.aborted) return CLIENT_EXIT.INTERRUPTED;
+        if (error instanceof NegotiationError) {
+          logger.error(error.message);
+          return CLIENT_EXIT.NEGOTIATION;
+        }
+        throw error;
       }
-    }
-    const fetchOptions = {
-      retries: config.retries,
-      ...(config.token === undefined ? {} : { token: config.token }),
-      ...(client === undefined ? {} : { client }),
-      signal: stop.signal,
-      onRetry: (message: string) => logger.warn(message),
-    };
-    let target: ReceiveTarget;
-    try {
-      target = config.locator.kind === "offer"
-        ? await negotiate(config.locator.url, { ...fetchOptions, formats: config.offerFormats })
-        : await loadDescription(config.locator.location, fetchOptions);
-    } catch (error) {
-      if (stop.signal.aborted) return CLIENT_EXIT.INTERRUPTED;
-      if (error instanceof NegotiationError) {
-        logger.error(error.message);
-        return CLIENT_EXIT.NEGOTIATION;
-      }
-      throw error;
-    }
-    const sources = [...new Set([...target.sources, ...config.sources])];
-    const formats = target.formats.map((f) => `${formatEncoding(f)} (PT ${f.payloadType})`).join(
-      ", ",
-    );
-    logger.info(
-      "Stream {name}: {group} port {port}{ttl}, {formats}{sources}",
-      {
-        name: target.name,
-        group: target.group,
-        port: target.port,
-        ttl: target.ttl === undefined ? "" : ` TTL ${target.ttl}`,
-        formats: formats || "no known format",
-        sources: sources.length > 0 ? `, only from ${sources.join(", ")}` : "",
-      },
-    );
-    if (stop.signal.aborted) return CLIENT_EXIT.INTERRUPTED;
-
-    let receiver: MulticastReceiver;
-    try {
-      receiver = await MulticastReceiver.open({
-        group: target.group,
-        port: target.port,
-        receiveBufferBytes: config.receiveBufferBytes,
-        ...(config.interface === undefined ? {} : { interface: config.interface }),
-      });
-    } catch (error) {
-      if (error instanceof MulticastError) {
-        logger.error(error.message);
-        return CLIENT_EXIT.USAGE;
-      }
-      throw error;
-    }
-    if (config.receiveBufferBytes === 0) {
-      // The kernel default was asked for.
-    } else if (receiver.receiveBuffer.ok) {
-      logger.debug("Receive buffer {bytes} bytes", { bytes: receiver.receiveBuffer.bytes });
-    } else {
-      logger.warn(
-        "Receive buffer left at the kernel default ({reason}): bursts may be lost above ~20 000 packets/s",
-        { reason: receiver.receiveBuffer.reason },
+      const sources = [...new Set([...target.sources, ...config.sources])];
+      const formats = target.formats.map((f) => `${formatEncoding(f)} (PT ${f.payloadType})`).join(
+        ", ",
       );
-    }
-    logger.info("Joined {group} port {port} on {iface}", {
-      group: target.group,
-      port: target.port,
-      iface: config.interface ?? "any interface",
-    });
-    const stats = new ReceiverStats({
-      clockRates: new Map(target.formats.map((f) => [f.payloadType, f.clockRate])),
-      expectedPayloadTypes: new Set([
-        ...target.formats.map((f) => f.payloadType),
-        ...target.unknownPayloadTypes,
-      ]),
-      ipVersion: target.ipVersion,
-    });
-    const interfaceName = config.interface ?? "any interface";
-    const table = Deno.stdout.isTerminal() && !config.json;
-    let drawnLines = 0;
-    let outputOpen = true;
-    const context = (
-      status: Omit<ViewContext, "group" | "port" | "interfaceName" | "formats">,
-    ): ViewContext => ({
-      group: target.group,
-      port: target.port,
-      interfaceName,
-      formats: target.formats,
-      ...status,
-    });
-    const result = await receive({
-      receiver,
-      stats,
-      sources,
-      timeoutS: config.timeoutS,
-      stallAfterS: config.stallAfterS,
-      intervalS: config.intervalS,
-      ...(config.durationS === undefined ? {} : { durationS: config.durationS }),
-      ...(config.packets === undefined ? {} : { packets: config.packets }),
-      signal: stop.signal,
-      onInterval: (interval, total, status) => {
-        if (!outputOpen) return;
-        if (table) {
-          const text = renderTable(total, interval, context(status));
-          outputOpen = writeOut(eraseLines(drawnLines) + text);
-          drawnLines = text.split("\n").length - 1;
-        } else {
-          outputOpen = writeOut(jsonLines(intervalRecords(interval, context(status), new Date())));
-        }
-      },
-      onStateChange: (state, status) => {
-        if (state === "stalled") {
-          logger.warn("No packets for {seconds} s: stream stalled (re-joining {group})", {
-            seconds: config.stallAfterS,
-            group: target.group,
-          });
-        } else if (state === "receiving" && status.stalls > 0) {
-          logger.info("Packets are flowing again");
-        }
-      },
-    });
-    const final = context(result);
-    if (table) {
-      writeOut(eraseLines(drawnLines) + renderTable(result.total, result.total, final));
-    } else {
-      writeOut(jsonLines(summaryRecords(result.total, final, new Date())));
-    }
-    if (result.outcome === "timeout") {
-      const invalid = result.total.invalid > 0
-        ? ` (${result.total.invalid} datagrams were not valid RTP)`
-        : "";
-      logger.error(
-        "No RTP packet on {group} port {port} via {iface} within {timeout} s{invalid}. Check the interface " +
-          "(--interface), IGMP snooping or a missing querier on the switch, the firewall (UDP port {port}), " +
-          "and the sender's TTL.",
+      logger.info(
+        "Stream {name}: {group} port {port}{ttl}, {formats}{sources}",
         {
+          name: target.name,
           group: target.group,
           port: target.port,
-          iface: interfaceName,
-          timeout: config.timeoutS,
-          invalid,
+          ttl: target.ttl === undefined ? "" : ` TTL ${target.ttl}`,
+          formats: formats || "no known format",
+          sources: sources.length > 0 ? `, only from ${sources.join(", ")}` : "",
         },
       );
-      return CLIENT_EXIT.NO_PACKETS;
+      if (shutdown.aborted) return CLIENT_EXIT.INTERRUPTED;
+
+      let receiver: MulticastReceiver;
+      try {
+        receiver = await MulticastReceiver.open({
+          group: target.group,
+          port: target.port,
+          receiveBufferBytes: config.receiveBufferBytes,
+          ...(config.interface === undefined ? {} : { interface: config.interface }),
+        });
+      } catch (error) {
+        if (error instanceof MulticastError) {
+          logger.error(error.message);
+          return CLIENT_EXIT.USAGE;
+        }
+        throw error;
+      }
+      if (config.receiveBufferBytes === 0) {
+        // The kernel default was asked for.
+      } else if (receiver.receiveBuffer.ok) {
+        logger.debug("Receive buffer {bytes} bytes", { bytes: receiver.receiveBuffer.bytes });
+      } else {
+        logger.warn(
+          "Receive buffer left at the kernel default ({reason}): bursts may be lost above ~20 000 packets/s",
+          { reason: receiver.receiveBuffer.reason },
+        );
+      }
+      logger.info("Joined {group} port {port} on {iface}", {
+        group: target.group,
+        port: target.port,
+        iface: config.interface ?? "any interface",
+      });
+      const stats = new ReceiverStats({
+        clockRates: new Map(target.formats.map((f) => [f.payloadType, f.clockRate])),
+        expectedPayloadTypes: new Set([
+          ...target.formats.map((f) => f.payloadType),
+          ...target.unknownPayloadTypes,
+        ]),
+        ipVersion: target.ipVersion,
+      });
+      const interfaceName = config.interface ?? "any interface";
+      const table = Deno.stdout.isTerminal() && !config.json;
+      let drawnLines = 0;
+      let outputOpen = true;
+      const context = (
+        status: Omit<ViewContext, "group" | "port" | "interfaceName" | "formats">,
+      ): ViewContext => ({
+        group: target.group,
+        port: target.port,
+        interfaceName,
+        formats: target.formats,
+        ...status,
+      });
+      const result = await receive({
+        receiver,
+        stats,
+        sources,
+        timeoutS: config.timeoutS,
+        stallAfterS: config.stallAfterS,
+        intervalS: config.intervalS,
+        ...(config.durationS === undefined ? {} : { durationS: config.durationS }),
+        ...(config.packets === undefined ? {} : { packets: config.packets }),
+        signal: shutdown,
+        onInterval: (interval, total, status) => {
+          if (!outputOpen) return;
+          if (table) {
+            const text = renderTable(total, interval, context(status));
+            outputOpen = writeOut(eraseLines(drawnLines) + text);
+            drawnLines = text.split("\n").length - 1;
+          } else {
+            outputOpen = writeOut(
+              jsonLines(intervalRecords(interval, context(status), new Date())),
+            );
+          }
+        },
+        onStateChange: (state, status) => {
+          if (state === "stalled") {
+            logger.warn("No packets for {seconds} s: stream stalled (re-joining {group})", {
+              seconds: config.stallAfterS,
+              group: target.group,
+            });
+          } else if (state === "receiving" && status.stalls > 0) {
+            logger.info("Packets are flowing again");
+          }
+        },
+      });
+      const final = context(result);
+      if (table) {
+        writeOut(eraseLines(drawnLines) + renderTable(result.total, result.total, final));
+      } else {
+        writeOut(jsonLines(summaryRecords(result.total, final, new Date())));
+      }
+      if (result.outcome === "timeout") {
+        const invalid = result.total.invalid > 0
+          ? ` (${result.total.invalid} datagrams were not valid RTP)`
+          : "";
+        logger.error(
+          "No RTP packet on {group} port {port} via {iface} within {timeout} s{invalid}. Check the interface " +
+            "(--interface), IGMP snooping or a missing querier on the switch, the firewall (UDP port {port}), " +
+            "and the sender's TTL.",
+          {
+            group: target.group,
+            port: target.port,
+            iface: interfaceName,
+            timeout: config.timeoutS,
+            invalid,
+          },
+        );
+        return CLIENT_EXIT.NO_PACKETS;
+      }
+      if (result.outcome === "interrupted") return CLIENT_EXIT.OK;
+      return stats.firstPacketMs === undefined ? CLIENT_EXIT.NO_PACKETS : CLIENT_EXIT.OK;
+    } finally {
+      client?.close();
     }
-    if (result.outcome === "interrupted") return CLIENT_EXIT.OK;
-    return stats.firstPacketMs === undefined ? CLIENT_EXIT.NO_PACKETS : CLIENT_EXIT.OK;
-  } finally {
-    client?.close();
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
-  }
+  });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

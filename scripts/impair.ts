@@ -3,6 +3,7 @@
 // Run: deno run --allow-net scripts/impair.ts --from 239.0.0.1:5004 --to 239.0.0.2:5004 --loss 0.01
 
 import { ConfigError, MulticastError } from "../lib/errors.ts";
+import { withShutdownSignal } from "../lib/shutdown.ts";
 import {
   parseEndpoint,
   type RelayOptions,
@@ -132,20 +133,18 @@ export async function main(args: string[]): Promise<number> {
     console.log(IMPAIR_USAGE);
     return 0;
   }
-  const shutdown = new AbortController();
-  const stop = () => shutdown.abort();
-  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-  for (const signal of signals) Deno.addSignalListener(signal, stop);
   try {
     const { options, json } = command;
-    const truth = await relayRtpStream({
-      ...options,
-      signal: shutdown.signal,
-      onReady: () =>
-        console.error(
-          `rtp-impair: relaying ${endpointText(options.from)} -> ${endpointText(options.to)}`,
-        ),
-    });
+    const truth = await withShutdownSignal((signal) =>
+      relayRtpStream({
+        ...options,
+        signal,
+        onReady: () =>
+          console.error(
+            `rtp-impair: relaying ${endpointText(options.from)} -> ${endpointText(options.to)}`,
+          ),
+      })
+    );
     if (json) console.log(JSON.stringify(truth));
     else console.error(describeRelayTruth(truth));
     return 0;
@@ -159,8 +158,6 @@ export async function main(args: string[]): Promise<number> {
       return 1;
     }
     throw error;
-  } finally {
-    for (const signal of signals) Deno.removeSignalListener(signal, stop);
   }
 }
 

@@ -3,6 +3,7 @@
 // Run: deno run --allow-net scripts/source.ts --group 239.0.0.1 --port 5004 --duration 10 --json
 
 import { ConfigError, MulticastError } from "../lib/errors.ts";
+import { withShutdownSignal } from "../lib/shutdown.ts";
 import {
   MP2T_RTP,
   parseBitrate,
@@ -136,26 +137,24 @@ export async function main(args: string[]): Promise<number> {
     console.log(SOURCE_USAGE);
     return 0;
   }
-  const shutdown = new AbortController();
-  const stop = () => shutdown.abort();
-  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-  for (const signal of signals) Deno.addSignalListener(signal, stop);
   try {
     const { options, json } = command;
     const group = options.group.includes(":") ? `[${options.group}]` : options.group;
-    const truth = await sendRtpStream({
-      ...options,
-      signal: shutdown.signal,
-      onStart: () => {
-        if (json) return;
-        console.error(
-          `rtp-source: sending ${MP2T_RTP.DATAGRAM_BYTES}-byte MP2T/RTP datagrams to ${group}:${options.port}` +
-            ` at ${options.bitrate ?? SOURCE_DEFAULTS.bitrate} bit/s, TTL ${
-              options.ttl ?? SOURCE_DEFAULTS.ttl
-            }; Ctrl-C stops`,
-        );
-      },
-    });
+    const truth = await withShutdownSignal((signal) =>
+      sendRtpStream({
+        ...options,
+        signal,
+        onStart: () => {
+          if (json) return;
+          console.error(
+            `rtp-source: sending ${MP2T_RTP.DATAGRAM_BYTES}-byte MP2T/RTP datagrams to ${group}:${options.port}` +
+              ` at ${options.bitrate ?? SOURCE_DEFAULTS.bitrate} bit/s, TTL ${
+                options.ttl ?? SOURCE_DEFAULTS.ttl
+              }; Ctrl-C stops`,
+          );
+        },
+      })
+    );
     if (json) console.log(JSON.stringify(truth));
     else console.error(describeSourceTruth(truth));
     return 0;
@@ -169,8 +168,6 @@ export async function main(args: string[]): Promise<number> {
       return 1;
     }
     throw error;
-  } finally {
-    for (const signal of signals) Deno.removeSignalListener(signal, stop);
   }
 }
 
