@@ -450,3 +450,31 @@ Deno.test({
     assert.ok((summary?.stalls as number) >= 1, "the stall was seen despite the garbage");
   },
 });
+
+Deno.test({
+  name: "client reads a VLC-written SDP file with --sdp and receives the stream it names",
+  ignore: !inNetns,
+  async fn() {
+    const port = randomPort();
+    const dir = await Deno.makeTempDir();
+    try {
+      const vlcSdp = Deno.readTextFileSync(new URL("./testdata/vlc_mp2t.sdp", import.meta.url))
+        .replace(/c=IN IP4 [0-9.]+/, "c=IN IP4 239.10.0.11").replace(
+          /m=video \d+/,
+          `m=video ${port}`,
+        );
+      await Deno.writeTextFile(`${dir}/stream.sdp`, vlcSdp);
+      const client = spawnClient(["--sdp", `${dir}/stream.sdp`, "--json", "--packets", "80"]);
+      await client.waitForLog(/Joined 239\.10\.0\.11/);
+      await sendRtpStream({ group: "239.10.0.11", port, packets: 80, bitrate: 8_000_000 });
+      const result = await client.finished();
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(summaries(result.records)[0]?.packets, 80);
+      const missing = await runClient(["--sdp", `${dir}/missing.sdp`]);
+      assert.equal(missing.code, 3);
+      assert.match(missing.stderr, /Cannot read SDP file .*missing\.sdp/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -177,3 +177,14 @@ Deno.test("server --quiet logs no line per request but still logs start and stop
   assert.ok(server.logs.some((r) => r.message === "Stopped"));
   assert.ok(!server.logs.some((r) => String(r.message).includes("/healthz")));
 });
+
+Deno.test("server exits 2 naming the file when a TLS file cannot be read", async () => {
+  const result = await runServer([
+    "--cert",
+    "/nonexistent/cert.pem",
+    "--key",
+    "/nonexistent/key.pem",
+  ]);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /cannot read TLS files: .*\/nonexistent\/cert\.pem/);
+});
