@@ -100,6 +100,8 @@ const QUICK: Plan = {
   serverOffers: 10_000,
 };
 
+/** V8 flags of the `server` task and binary (deno.json, scripts/compile.ts). */
+const SERVER_V8_FLAGS = "--v8-flags=--optimize-for-size,--max-old-space-size=64";
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 const encoder = new TextEncoder();
 
@@ -386,6 +388,44 @@ async function serverSection(
     }
     const result = await measureThroughput(ctx, ours, plan.wrkS);
     const errors = result.non2xx + result.socketErrors;
+    // The same server with --quiet (no access log line per request), for comparison.
+    const quietPort = freeTcpPort();
+    const quiet = await startServer(
+      "server.ts --quiet",
+      ctx.deno,
+      [
+        "run",
+        "--quiet",
+        "--no-prompt",
+        SERVER_V8_FLAGS,
+        "-P=server",
+        "server.ts",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(quietPort),
+        "--quiet",
+      ],
+      quietPort,
+      ctx.root,
+    );
+    try {
+      const quietResult = await measureThroughput(ctx, quiet, plan.wrkS);
+      report.add(
+        higherIsBetter(
+          "server.offers_per_s_quiet",
+          quietResult.requestsPerS,
+          "requests/s",
+          "deno.serve_constant",
+          constRate,
+        ),
+        "",
+        undefined,
+        `server.ts --quiet (no access log); p99 ${quietResult.p99Ms} ms`,
+      );
+    } finally {
+      await quiet.child.stop();
+    }
     report.add(
       higherIsBetter(
         "server.offers_per_s",
@@ -516,6 +556,7 @@ export async function main(args: string[]): Promise<number> {
         "run",
         "--quiet",
         "--no-prompt",
+        SERVER_V8_FLAGS, // as the server task and binary run it
         "-P=server",
         "server.ts",
         "--host",
