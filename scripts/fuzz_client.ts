@@ -183,6 +183,40 @@ export function sourceSummaries(records: Record<string, unknown>[]): Record<stri
   return records.filter((r) => r.type === "summary" && r.ssrc !== null);
 }
 
+/** Kernel counters for one socket and the whole UDP stack, read before and after a run. */
+export interface KernelCounters {
+  readonly socket: UdpSocketState;
+  readonly udp: UdpCounters;
+  readonly softnet: number;
+}
+
+/** Reads the {@link KernelCounters} of the socket bound to `address`:`port`. */
+export function readKernelCounters(address: string, port: number): KernelCounters {
+  return {
+    socket: readUdpSocket(address, port) ?? { rxQueue: 0, drops: 0 },
+    udp: readUdpCounters(),
+    softnet: readSoftnetDropped(),
+  };
+}
+
+/** The client's figures for the run's one source (or its empty summary), from its JSON records. */
+export function clientFigures(result: { code: number; records: Record<string, unknown>[] }) {
+  const sources = sourceSummaries(result.records);
+  const summary = sources[0] ?? result.records.find((r) => r.type === "summary");
+  const num = (key: string) => Number(summary?.[key] ?? NaN);
+  return {
+    exitCode: result.code,
+    sources: sources.length,
+    ssrc: (summary?.ssrc ?? null) as number | null,
+    packets: num("packets"),
+    lost: num("lost"),
+    duplicates: num("duplicates"),
+    reordered: num("reordered"),
+    invalid: num("invalid"),
+    stalls: num("stalls"),
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Invalid datagrams by construction
 // ---------------------------------------------------------------------------------------------
@@ -539,11 +573,7 @@ export async function runClientFuzz(options: ClientFuzzOptions = {}): Promise<Cl
     await client.waitForLog(/Joined /);
     const pid = client.process.pid;
     const rssStartMb = rssMb(pid);
-    const before = {
-      socket: readUdpSocket(group, port) ?? { rxQueue: 0, drops: 0 },
-      udp: readUdpCounters(),
-      softnet: readSoftnetDropped(),
-    };
+    const before = readKernelCounters(group, port);
     const stop = new AbortController();
     let streamStarted!: () => void;
     const started = new Promise<void>((resolve) => (streamStarted = resolve));
@@ -594,34 +624,16 @@ export async function runClientFuzz(options: ClientFuzzOptions = {}): Promise<Cl
     const truth = await stream;
     const drained = await waitForSocketDrain(group, port);
     const rssEndMb = rssMb(pid);
-    const after = {
-      socket: readUdpSocket(group, port) ?? { rxQueue: 0, drops: 0 },
-      udp: readUdpCounters(),
-      softnet: readSoftnetDropped(),
-    };
+    const after = readKernelCounters(group, port);
     client.process.kill("SIGINT");
     const result = await client.finished();
     finished = true;
-    const sources = sourceSummaries(result.records);
-    const all = result.records.filter((r) => r.type === "summary");
-    const summary = sources[0] ?? all[0];
-    const num = (key: string) => Number(summary?.[key] ?? NaN);
     const socketDrops = after.socket.drops - before.socket.drops;
-    const clientReport = {
-      exitCode: result.code,
-      sources: sources.length,
-      ssrc: (summary?.ssrc ?? null) as number | null,
-      packets: num("packets"),
-      lost: num("lost"),
-      duplicates: num("duplicates"),
-      reordered: num("reordered"),
-      invalid: num("invalid"),
-      rssStartMb,
-      rssEndMb,
-    };
+    const clientReport = { ...clientFigures(result), rssStartMb, rssEndMb };
+    const sources = clientReport.sources;
     const balanced = clientReport.packets + clientReport.invalid + socketDrops ===
       truth.sent + garbage.sent;
-    const ok = result.code === 0 && sources.length === 1 && clientReport.ssrc === truth.ssrc &&
+    const ok = result.code === 0 && sources === 1 && clientReport.ssrc === truth.ssrc &&
       clientReport.packets === truth.sent && clientReport.lost === 0 &&
       clientReport.duplicates === 0 && clientReport.reordered === 0 &&
       clientReport.invalid === garbage.sent && garbage.sent === datagrams && socketDrops === 0 &&

@@ -14,13 +14,12 @@ import { spawnClient } from "../tests/support/client_process.ts";
 import { startStreamServer } from "../tests/support/server_process.ts";
 import {
   assertPrivateNetns,
+  clientFigures,
   inPrivateNetns,
-  readSoftnetDropped,
-  readUdpCounters,
+  readKernelCounters,
   readUdpSocket,
   rssMb,
   runInPrivateNetns,
-  sourceSummaries,
   waitForSocketDrain,
 } from "./fuzz_client.ts";
 
@@ -158,11 +157,7 @@ export async function runClientSoak(options: ClientSoakOptions = {}): Promise<Cl
   try {
     await client.waitForLog(/Joined /);
     const pid = client.process.pid;
-    const before = {
-      socket: readUdpSocket(group, port) ?? { rxQueue: 0, drops: 0 },
-      udp: readUdpCounters(),
-      softnet: readSoftnetDropped(),
-    };
+    const before = readKernelCounters(group, port);
     const samples: RssSample[] = [];
     const drops = () =>
       (readUdpSocket(group, port)?.drops ?? before.socket.drops) - before.socket.drops;
@@ -209,35 +204,19 @@ export async function runClientSoak(options: ClientSoakOptions = {}): Promise<Cl
       rssMb: endMb,
       drops: drops(),
     });
-    const after = {
-      socket: readUdpSocket(group, port) ?? { rxQueue: 0, drops: 0 },
-      udp: readUdpCounters(),
-      softnet: readSoftnetDropped(),
-    };
+    const after = readKernelCounters(group, port);
     client.process.kill("SIGINT");
     const result = await client.finished();
     finished = true;
 
-    const sources = sourceSummaries(result.records);
-    const summary = sources[0] ?? result.records.find((r) => r.type === "summary");
-    const num = (key: string) => Number(summary?.[key] ?? NaN);
-    const clientReport = {
-      exitCode: result.code,
-      sources: sources.length,
-      ssrc: (summary?.ssrc ?? null) as number | null,
-      packets: num("packets"),
-      lost: num("lost"),
-      duplicates: num("duplicates"),
-      reordered: num("reordered"),
-      invalid: num("invalid"),
-      stalls: num("stalls"),
-    };
+    const clientReport = clientFigures(result);
+    const sources = clientReport.sources;
     const baseline = samples.find((s) => s.atS >= baselineS) ?? samples[samples.length - 1]!;
     const afterBaseline = samples.filter((s) => s.atS >= baseline.atS);
     const peakMb = Math.max(...afterBaseline.map((s) => s.rssMb));
     const growthMb = round1(endMb - baseline.rssMb);
     const peakGrowthMb = round1(peakMb - baseline.rssMb);
-    const lossMatches = result.code === 0 && sources.length === 1 &&
+    const lossMatches = result.code === 0 && sources === 1 &&
       clientReport.ssrc === truth.ssrc && clientReport.lost === truth.lost &&
       clientReport.duplicates === truth.duplicated && clientReport.reordered === truth.reordered &&
       clientReport.packets === truth.sent && clientReport.invalid === 0;
