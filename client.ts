@@ -1,9 +1,10 @@
 // RTP multicast client: negotiates with the SDP server (or reads an SDP), joins the group and shows
 // RFC 3550 receiver statistics live, as a terminal table or JSON lines.
 // Run: deno task client [-- --help]
+import { exitCodeFor } from "./lib/cli_flags.ts";
 import { getLogger } from "@logtape/logtape";
 import { CLIENT_EXIT, CLIENT_USAGE, parseClientArgs } from "./lib/client_config.ts";
-import { ConfigError, MulticastError, NegotiationError } from "./lib/errors.ts";
+import { MulticastError, NegotiationError } from "./lib/errors.ts";
 import { setupLogging } from "./lib/logging.ts";
 import { withShutdownSignal } from "./lib/shutdown.ts";
 import { MulticastReceiver } from "./lib/multicast_receiver.ts";
@@ -42,11 +43,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     command = parseClientArgs(args, (name) => Deno.env.get(name));
   } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`rtp-multicast-client: ${error.message}`);
-      return CLIENT_EXIT.USAGE;
-    }
-    throw error;
+    return exitCodeFor("rtp-multicast-client", error);
   }
   if (command.kind === "help") {
     console.log(CLIENT_USAGE);

@@ -1,8 +1,8 @@
 // SDP offer/answer server: tells receivers where multicast RTP streams live (RFC 3264, RFC 8866).
 // Run: deno task server [-- --help]
+import { exitCodeFor } from "./lib/cli_flags.ts";
 import { getLogger } from "@logtape/logtape";
 import { Catalog } from "./lib/catalog.ts";
-import { ConfigError } from "./lib/errors.ts";
 import { createHandler } from "./lib/http_app.ts";
 import { setupLogging } from "./lib/logging.ts";
 import { RequestDrain } from "./lib/request_drain.ts";
@@ -20,11 +20,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     command = await parseServerArgs(args, env);
   } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`sdp-server: ${error.message}`);
-      return 2;
-    }
-    throw error;
+    return exitCodeFor("sdp-server", error);
   }
   if (command.kind === "help") {
     console.log(SERVER_USAGE);

@@ -2,7 +2,7 @@
 // each names the flag (or variable) in the ConfigError it throws, so every program reports bad input
 // the same way.
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
-import { ConfigError } from "./errors.ts";
+import { ConfigError, MulticastError } from "./errors.ts";
 
 /** Parses a non-negative integer flag (decimal, or hex with 0x); throws ConfigError naming `flag`. */
 export function parseIntegerFlag(text: string, flag: string, min: number, max: number): number {
@@ -47,4 +47,17 @@ export function parseFlags<const T extends ParseArgsOptionsConfig>(args: string[
   } catch (error) {
     throw new ConfigError("args", `${(error as Error).message} (see --help)`, { cause: error });
   }
+}
+
+/**
+ * The exit code for an expected failure, after one `program: message` line on stderr: 2 for a
+ * ConfigError (usage or configuration), 1 for a MulticastError (a socket could not be used).
+ * Anything else is a bug and is rethrown.
+ */
+export function exitCodeFor(program: string, error: unknown): number {
+  if (error instanceof ConfigError || error instanceof MulticastError) {
+    console.error(`${program}: ${error.message}`);
+    return error instanceof ConfigError ? 2 : 1;
+  }
+  throw error;
 }

@@ -6,9 +6,8 @@
 // Multicast stays in a private network namespace: unless GATEWAY_NETNS=1 the script re-executes
 // itself under `unshare -rn` with lo up and 224.0.0.0/4 routed to lo; every socket also uses TTL 0.
 import { fileURLToPath } from "node:url";
-import { parseFlags, parseIntegerFlag } from "../lib/cli_flags.ts";
+import { exitCodeFor, parseFlags, parseIntegerFlag } from "../lib/cli_flags.ts";
 import { delay } from "../lib/delay.ts";
-import { ConfigError } from "../lib/errors.ts";
 import { mulberry32 } from "../lib/impairment.ts";
 import {
   createRtpHeaderFields,
@@ -712,11 +711,7 @@ export async function main(args: string[]): Promise<number> {
       bitrate: parseBitrate(values.bitrate, "--bitrate"),
     };
   } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`fuzz_client: ${error.message}`);
-      return 2;
-    }
-    throw error;
+    return exitCodeFor("fuzz_client", error);
   }
   if (!inPrivateNetns()) return await runInPrivateNetns(new URL(import.meta.url), args);
   const report = await runClientFuzz(options);

@@ -2,7 +2,7 @@
 // another with seeded loss, duplication and reordering, and a truth report of what it did.
 // Run: deno run --allow-net scripts/impair.ts --from 239.0.0.1:5004 --to 239.0.0.2:5004 --loss 0.01
 
-import { ConfigError, MulticastError } from "../lib/errors.ts";
+import { ConfigError } from "../lib/errors.ts";
 import { withShutdownSignal } from "../lib/shutdown.ts";
 import {
   parseEndpoint,
@@ -12,6 +12,7 @@ import {
   SOURCE_DEFAULTS,
 } from "../lib/rtp_source.ts";
 import {
+  exitCodeFor,
   parseFlags,
   parseIntegerFlag,
   parseProbabilityFlag,
@@ -123,11 +124,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     command = parseImpairArgs(args);
   } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`rtp-impair: ${error.message}`);
-      return 2;
-    }
-    throw error;
+    return exitCodeFor("rtp-impair", error);
   }
   if (command.kind === "help") {
     console.log(IMPAIR_USAGE);
@@ -149,15 +146,7 @@ export async function main(args: string[]): Promise<number> {
     else console.error(describeRelayTruth(truth));
     return 0;
   } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`rtp-impair: ${error.message}`);
-      return 2;
-    }
-    if (error instanceof MulticastError) {
-      console.error(`rtp-impair: ${error.message}`);
-      return 1;
-    }
-    throw error;
+    return exitCodeFor("rtp-impair", error);
   }
 }
 

@@ -5,7 +5,12 @@
 // Run: deno run -A scripts/soak_client.ts [--minutes 10] [--bitrate 50M] [--loss 0.001] [--seed 1]
 // Multicast stays in a private network namespace: unless GATEWAY_NETNS=1 the script re-executes
 // itself under `unshare -rn` with lo up and 224.0.0.0/4 routed to lo; the source also uses TTL 0.
-import { parseFlags, parseIntegerFlag, parseProbabilityFlag } from "../lib/cli_flags.ts";
+import {
+  exitCodeFor,
+  parseFlags,
+  parseIntegerFlag,
+  parseProbabilityFlag,
+} from "../lib/cli_flags.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { delay } from "../lib/delay.ts";
 import { mulberry32 } from "../lib/impairment.ts";
@@ -322,11 +327,7 @@ export async function main(args: string[]): Promise<number> {
       seed: parseIntegerFlag(values.seed, "--seed", 0, 0xffff_ffff),
     };
   } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`soak_client: ${error.message}`);
-      return 2;
-    }
-    throw error;
+    return exitCodeFor("soak_client", error);
   }
   if (!inPrivateNetns()) return await runInPrivateNetns(new URL(import.meta.url), args);
   const report = await runClientSoak(options);

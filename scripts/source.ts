@@ -2,7 +2,6 @@
 // seeded loss, duplication and reordering, and a truth report of what it sent (RFC 3550 counters).
 // Run: deno run --allow-net scripts/source.ts --group 239.0.0.1 --port 5004 --duration 10 --json
 
-import { ConfigError, MulticastError } from "../lib/errors.ts";
 import { withShutdownSignal } from "../lib/shutdown.ts";
 import {
   MP2T_RTP,
@@ -13,6 +12,7 @@ import {
   type SourceTruth,
 } from "../lib/rtp_source.ts";
 import {
+  exitCodeFor,
   parseFlags,
   parseIntegerFlag,
   parseProbabilityFlag,
@@ -127,11 +127,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     command = parseSourceArgs(args);
   } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`rtp-source: ${error.message}`);
-      return 2;
-    }
-    throw error;
+    return exitCodeFor("rtp-source", error);
   }
   if (command.kind === "help") {
     console.log(SOURCE_USAGE);
@@ -159,15 +155,7 @@ export async function main(args: string[]): Promise<number> {
     else console.error(describeSourceTruth(truth));
     return 0;
   } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`rtp-source: ${error.message}`);
-      return 2;
-    }
-    if (error instanceof MulticastError) {
-      console.error(`rtp-source: ${error.message}`);
-      return 1;
-    }
-    throw error;
+    return exitCodeFor("rtp-source", error);
   }
 }
 
