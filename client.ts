@@ -1,18 +1,18 @@
 // RTP multicast client: negotiates with the SDP server (or reads an SDP), joins the group and shows
 // RFC 3550 receiver statistics live, as a terminal table or JSON lines.
 // Run: deno task client [-- --help]
-import { exitCodeFor } from "./lib/cli_flags.ts";
+import { exitCodeFor } from "./lib/common/flags.ts";
 import { getLogger } from "@logtape/logtape";
-import { CLIENT_EXIT, CLIENT_USAGE, parseClientArgs } from "./lib/client_config.ts";
-import { MulticastError, NegotiationError } from "./lib/errors.ts";
-import { setupLogging } from "./lib/logging.ts";
-import { withShutdownSignal } from "./lib/shutdown.ts";
-import { MulticastReceiver } from "./lib/multicast_receiver.ts";
-import { loadDescription, negotiate } from "./lib/negotiate.ts";
-import { formatEncoding } from "./lib/payload_format.ts";
-import { ReceiverStats } from "./lib/receiver_stats.ts";
-import { receive } from "./lib/reception.ts";
-import type { ReceiveTarget } from "./lib/sdp_offer_answer.ts";
+import { CLIENT_EXIT, CLIENT_USAGE, parseClientArgs } from "./lib/client/config.ts";
+import { MulticastError, NegotiationError } from "./lib/common/errors.ts";
+import { setupLogging } from "./lib/common/logging.ts";
+import { withShutdownSignal } from "./lib/common/shutdown.ts";
+import { MulticastReceiver } from "./lib/net/multicast_receiver.ts";
+import { loadDescription, negotiate } from "./lib/client/negotiate.ts";
+import { formatEncoding } from "./lib/rtp/payload_format.ts";
+import { ReceiverStats } from "./lib/rtp/session_stats.ts";
+import { receive } from "./lib/client/reception.ts";
+import type { ReceiveTarget } from "./lib/sdp/receive_target.ts";
 import {
   eraseLines,
   intervalRecords,
@@ -20,8 +20,8 @@ import {
   renderTable,
   summaryRecords,
   type ViewContext,
-} from "./lib/stats_view.ts";
-import { versionLine } from "./lib/version.ts";
+} from "./lib/client/stats_view.ts";
+import { versionLine } from "./lib/common/version.ts";
 
 const encoder = new TextEncoder();
 

@@ -1,14 +1,14 @@
 // SDP offer/answer server: tells receivers where multicast RTP streams live (RFC 3264, RFC 8866).
 // Run: deno task server [-- --help]
-import { exitCodeFor } from "./lib/cli_flags.ts";
+import { exitCodeFor } from "./lib/common/flags.ts";
 import { getLogger } from "@logtape/logtape";
-import { Catalog } from "./lib/catalog.ts";
-import { createHandler } from "./lib/http_app.ts";
-import { setupLogging } from "./lib/logging.ts";
-import { RequestDrain } from "./lib/request_drain.ts";
-import { RateLimiter } from "./lib/rate_limit.ts";
-import { parseServerArgs, SERVER_USAGE } from "./lib/server_config.ts";
-import { versionLine } from "./lib/version.ts";
+import { Catalog } from "./lib/server/catalog.ts";
+import { createHandler } from "./lib/server/http_app.ts";
+import { setupLogging } from "./lib/common/logging.ts";
+import { RequestDrain } from "./lib/server/request_drain.ts";
+import { RateLimiter } from "./lib/server/rate_limit.ts";
+import { parseServerArgs, SERVER_USAGE } from "./lib/server/config.ts";
+import { versionLine } from "./lib/common/version.ts";
 
 /** How long SIGINT/SIGTERM wait for requests in flight before the server closes anyway. */
 const DRAIN_TIMEOUT_MS = 10_000;

@@ -6,18 +6,18 @@
 // Multicast stays in a private network namespace: unless GATEWAY_NETNS=1 the script re-executes
 // itself under `unshare -rn` with lo up and 224.0.0.0/4 routed to lo; every socket also uses TTL 0.
 import { fileURLToPath } from "node:url";
-import { exitCodeFor, parseFlags, parseIntegerFlag } from "../lib/cli_flags.ts";
-import { delay } from "../lib/delay.ts";
-import { mulberry32 } from "../lib/impairment.ts";
+import { exitCodeFor, parseFlags, parseIntegerFlag } from "../lib/common/flags.ts";
+import { delay } from "../lib/common/delay.ts";
+import { mulberry32 } from "../lib/common/prng.ts";
 import {
   createRtpHeaderFields,
   readRtpHeader,
   RTP_HEADER_STATUS_REASONS,
   RtpHeaderStatus,
   type RtpInvalidReason,
-} from "../lib/rtp_packet.ts";
-import { MP2T_RTP, parseBitrate, sendRtpStream } from "../lib/rtp_source.ts";
-import { writeRtpHeader } from "../lib/rtp_writer.ts";
+} from "../lib/rtp/packet.ts";
+import { MP2T_RTP, parseBitrate, sendRtpStream } from "../lib/source/rtp_source.ts";
+import { writeRtpHeader } from "../lib/rtp/writer.ts";
 import { spawnClient } from "../tests/support/client_process.ts";
 import { startStreamServer } from "../tests/support/server_process.ts";
 

@@ -3,7 +3,7 @@
 // Run: deno run -A scripts/fuzz_server.ts [--requests 20000] [--warmup 2000] [--seed 1] [--concurrency 32]
 // Traffic goes only to a server it starts itself on 127.0.0.1.
 import { parseArgs } from "node:util";
-import { mulberry32 } from "../lib/impairment.ts";
+import { mulberry32 } from "../lib/common/prng.ts";
 import { startServer } from "../tests/support/server_process.ts";
 
 /** Outcome of a fuzz run. */

@@ -2,22 +2,22 @@
 // another with seeded loss, duplication and reordering, and a truth report of what it did.
 // Run: deno run --allow-net scripts/impair.ts --from 239.0.0.1:5004 --to 239.0.0.2:5004 --loss 0.01
 
-import { ConfigError } from "../lib/errors.ts";
-import { withShutdownSignal } from "../lib/shutdown.ts";
+import { ConfigError } from "../lib/common/errors.ts";
+import { withShutdownSignal } from "../lib/common/shutdown.ts";
 import {
   parseEndpoint,
   type RelayOptions,
   relayRtpStream,
   type RelayTruth,
   SOURCE_DEFAULTS,
-} from "../lib/rtp_source.ts";
+} from "../lib/source/rtp_source.ts";
 import {
   exitCodeFor,
   parseFlags,
   parseIntegerFlag,
   parseProbabilityFlag,
   parseSecondsFlag,
-} from "../lib/cli_flags.ts";
+} from "../lib/common/flags.ts";
 
 /** `--help` text of the relay. */
 export const IMPAIR_USAGE =

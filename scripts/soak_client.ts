@@ -10,11 +10,11 @@ import {
   parseFlags,
   parseIntegerFlag,
   parseProbabilityFlag,
-} from "../lib/cli_flags.ts";
-import { ConfigError } from "../lib/errors.ts";
-import { delay } from "../lib/delay.ts";
-import { mulberry32 } from "../lib/impairment.ts";
-import { parseBitrate, sendRtpStream } from "../lib/rtp_source.ts";
+} from "../lib/common/flags.ts";
+import { ConfigError } from "../lib/common/errors.ts";
+import { delay } from "../lib/common/delay.ts";
+import { mulberry32 } from "../lib/common/prng.ts";
+import { parseBitrate, sendRtpStream } from "../lib/source/rtp_source.ts";
 import { spawnClient } from "../tests/support/client_process.ts";
 import { startStreamServer } from "../tests/support/server_process.ts";
 import {

@@ -2,7 +2,7 @@
 // seeded loss, duplication and reordering, and a truth report of what it sent (RFC 3550 counters).
 // Run: deno run --allow-net scripts/source.ts --group 239.0.0.1 --port 5004 --duration 10 --json
 
-import { withShutdownSignal } from "../lib/shutdown.ts";
+import { withShutdownSignal } from "../lib/common/shutdown.ts";
 import {
   MP2T_RTP,
   parseBitrate,
@@ -10,14 +10,14 @@ import {
   sendRtpStream,
   SOURCE_DEFAULTS,
   type SourceTruth,
-} from "../lib/rtp_source.ts";
+} from "../lib/source/rtp_source.ts";
 import {
   exitCodeFor,
   parseFlags,
   parseIntegerFlag,
   parseProbabilityFlag,
   parseSecondsFlag,
-} from "../lib/cli_flags.ts";
+} from "../lib/common/flags.ts";
 
 /** `--help` text of the source. */
 export const SOURCE_USAGE =

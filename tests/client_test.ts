@@ -1,7 +1,7 @@
 // End-to-end client tests: a real server process, a real RTP sender and the client process, inside
 // the private network namespace of scripts/netns_test.sh (multicast never leaves it).
 import assert from "node:assert/strict";
-import { sendRtpStream } from "../lib/rtp_source.ts";
+import { sendRtpStream } from "../lib/source/rtp_source.ts";
 import { runClient, spawnClient } from "./support/client_process.ts";
 import { startServer, startStreamServer } from "./support/server_process.ts";
 import { makeCertificate } from "./support/tls.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readReceiveTarget } from "../lib/sdp_offer_answer.ts";
+import { readReceiveTarget } from "../lib/sdp/receive_target.ts";
 import { SERVER_PERMISSIONS, startServer } from "./support/server_process.ts";
 
 const root = new URL("../", import.meta.url);

@@ -12,7 +12,7 @@ import {
   enlargeReceiveBuffer,
   type ReceiveBufferOutcome,
   socketDescriptorsOf,
-} from "../../lib/socket_buffer.ts";
+} from "../../lib/net/socket_buffer.ts";
 import { RecvmmsgReader } from "./ffi_recvmmsg.ts";
 
 interface LoopOptions {

@@ -3,10 +3,11 @@
 // Run: deno bench scripts/bench/micro_bench.ts   (each group compares with a `baseline: true` bench)
 // @ts-types="@types/sdp-transform"
 import * as sdpTransform from "sdp-transform";
-import { Catalog, validateStream } from "../../lib/catalog.ts";
-import { ReceiverStats } from "../../lib/receiver_stats.ts";
-import { createRtpHeaderFields, parseRtpPacket, readRtpHeader } from "../../lib/rtp_packet.ts";
-import { answerOffer, parseSdp } from "../../lib/sdp_offer_answer.ts";
+import { Catalog, validateStream } from "../../lib/server/catalog.ts";
+import { ReceiverStats } from "../../lib/rtp/session_stats.ts";
+import { createRtpHeaderFields, parseRtpPacket, readRtpHeader } from "../../lib/rtp/packet.ts";
+import { answerOffer } from "../../lib/sdp/answer.ts";
+import { parseSdp } from "../../lib/sdp/parse.ts";
 
 /** A 1328-byte RTP/MPEG-TS datagram: PT 33, 7 null TS packets (RFC 2250). */
 function mp2tDatagram(): Uint8Array {

@@ -1,0 +1,16 @@
+// A seeded pseudo-random number generator, so that impairments, fuzzers and tests replay exactly.
+
+/**
+ * mulberry32: a small, fast 32-bit PRNG (public domain, Tommy Ettinger). Returns a function that
+ * yields floats in [0, 1); the same seed gives the same sequence on every platform.
+ */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

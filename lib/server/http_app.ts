@@ -1,0 +1,411 @@
+// The SDP server's HTTP handler: routes, body limits, content negotiation and one error boundary that
+// turns known errors into problem+json responses (RFC 9457) and anything else into a plain 500.
+import { getLogger } from "@logtape/logtape";
+import { bearerMatches, corsHeaders, preflightHeaders } from "./access_control.ts";
+import type { Catalog } from "./catalog.ts";
+import type { CatalogEntry } from "../sdp/stream.ts";
+import { ProblemError, SdpError } from "../common/errors.ts";
+import type { RateLimiter } from "./rate_limit.ts";
+import { readLimited } from "../common/read_limited.ts";
+import { AnswerCache } from "./answer_cache.ts";
+import { describeStream } from "../sdp/describe.ts";
+import { MAX_SDP_BYTES } from "../sdp/parse.ts";
+
+/** Options of {@link createHandler}. */
+export interface HandlerOptions {
+  /** The current catalog; a function so that a reload can swap it atomically. */
+  readonly catalog: () => Catalog;
+  /** Largest request body accepted, in bytes; default 64 KiB. */
+  readonly maxBodyBytes?: number;
+  /** Time allowed to receive a request body, in ms; default 10 000 (then 408). */
+  readonly bodyTimeoutMs?: number;
+  /** Bearer token required on offers (and on reads with `protectReads`). */
+  readonly token?: string;
+  /** Require the token on `GET /streams` and `.sdp` too (`/healthz` stays open). */
+  readonly protectReads?: boolean;
+  /** Origin allowed by CORS (`*` for any); CORS is off when undefined. */
+  readonly corsOrigin?: string;
+  /** Per-client rate limit (429 with Retry-After). */
+  readonly rateLimiter?: RateLimiter;
+  /** Most requests handled at once; more get 503. Default 256. */
+  readonly maxConcurrent?: number;
+  /** Log one line per request (default true); errors are logged either way. */
+  readonly accessLog?: boolean;
+}
+
+/** A request handler as Deno.serve takes it. */
+export type Handler = (request: Request, info?: Deno.ServeHandlerInfo) => Promise<Response>;
+
+const STATUS_TITLES: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  406: "Not Acceptable",
+  408: "Request Timeout",
+  413: "Content Too Large",
+  415: "Unsupported Media Type",
+  429: "Too Many Requests",
+  503: "Service Unavailable",
+};
+
+/** Throws a ProblemError with the standard title of `status`. */
+function problem(
+  status: number,
+  detail: string,
+  options: { extensions?: Record<string, unknown>; headers?: Record<string, string> } = {},
+): never {
+  throw new ProblemError(status, STATUS_TITLES[status] ?? "Error", detail, options);
+}
+
+/** An `application/problem+json` response (RFC 9457 §3) for a ProblemError. */
+export function problemResponse(error: ProblemError, instance: string): Response {
+  const body = {
+    type: "about:blank",
+    title: error.title,
+    status: error.status,
+    detail: error.message,
+    instance,
+    ...error.extensions,
+  };
+  return new Response(JSON.stringify(body), {
+    status: error.status,
+    headers: { "content-type": "application/problem+json", ...error.headers },
+  });
+}
+
+/** Reads a request body up to `limit` bytes; beyond it, stops reading and answers 413. */
+async function readBody(request: Request, limit: number, timeoutMs: number): Promise<Uint8Array> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) {
+    await request.body?.cancel().catch(() => {});
+    problem(413, `Request body of ${declared} bytes is larger than the limit of ${limit} bytes`);
+  }
+  const timedOut = () =>
+    problem(408, `Request body not received within ${timeoutMs / 1000} s`, {
+      headers: { connection: "close" },
+    });
+  // One timer per request, cleared at once: AbortSignal.timeout() keeps each timer (and signal)
+  // alive for the whole timeout, ~70 000 of them at 7 000 requests/s with the default 10 s.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  if (declared !== null) {
+    // The HTTP layer frames the body by Content-Length (already checked against the limit), so
+    // the fast whole-body read cannot exceed it.
+    const bytes = request.bytes();
+    bytes.catch(() => {}); // after a timeout nobody awaits it any more
+    const expired = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), timeoutMs);
+    });
+    try {
+      const first = await Promise.race([bytes, expired]);
+      return first === "timeout" ? timedOut() : first;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  const abort = new AbortController();
+  timer = setTimeout(
+    () => abort.abort(new DOMException("Body timeout", "TimeoutError")),
+    timeoutMs,
+  );
+  let body: Uint8Array | undefined;
+  try {
+    body = await readLimited(request.body, limit, abort.signal);
+  } catch (error) {
+    if ((error as Error)?.name === "TimeoutError") timedOut();
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+  if (body === undefined) problem(413, `Request body is larger than the limit of ${limit} bytes`);
+  return body;
+}
+
+function mediaTypeOf(request: Request): string {
+  return (request.headers.get("content-type") ?? "").split(";", 1)[0]!.trim().toLowerCase();
+}
+
+/** The offer SDP text and the form (`sdp` or `json`) the answer must take. */
+async function readOffer(
+  request: Request,
+  limit: number,
+  timeoutMs: number,
+): Promise<{ sdp: string; form: "sdp" | "json" }> {
+  const type = mediaTypeOf(request);
+  if (type !== "application/sdp" && type !== "application/json") {
+    await request.body?.cancel().catch(() => {});
+    problem(
+      415,
+      type === ""
+        ? "Missing Content-Type: send application/sdp or application/json"
+        : `Content-Type ${type} is not supported: send application/sdp or application/json`,
+      { headers: { "accept-post": "application/sdp, application/json" } },
+    );
+  }
+  const bytes = await readBody(request, limit, timeoutMs);
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    problem(400, "Request body is not valid UTF-8");
+  }
+  if (text.trim() === "") problem(400, "Request body is empty: expected an SDP offer");
+  if (type === "application/sdp") return { sdp: text, form: "sdp" };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    problem(400, `Request body is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    problem(400, 'Expected a JSON object {"type":"offer","sdp":"..."}');
+  }
+  const description = json as Record<string, unknown>;
+  if (description.type !== undefined && description.type !== "offer") {
+    problem(400, `Expected "type": "offer", got ${JSON.stringify(description.type)}`);
+  }
+  if (typeof description.sdp !== "string") {
+    problem(400, 'Expected a string "sdp" member holding the SDP offer');
+  }
+  return { sdp: description.sdp, form: "json" };
+}
+
+async function handleOffer(
+  request: Request,
+  entry: CatalogEntry,
+  options: HandlerOptions,
+  answers: AnswerCache,
+): Promise<Response> {
+  const offer = await readOffer(
+    request,
+    options.maxBodyBytes ?? MAX_SDP_BYTES,
+    options.bodyTimeoutMs ?? 10_000,
+  );
+  let result;
+  try {
+    result = answers.answer(offer.sdp, entry);
+  } catch (error) {
+    if (error instanceof SdpError) problem(400, `Invalid SDP offer: ${error.message}`);
+    throw error;
+  }
+  if (result.accepted === 0) {
+    problem(
+      406,
+      `No offered media can be served: stream "${entry.stream.name}" carries ` +
+        `${
+          result.carried.join(", ")
+        } over RTP/AVP to ${entry.stream.address} port ${entry.stream.port}`,
+      {
+        extensions: { stream: entry.stream.name, offered: result.offered, carried: result.carried },
+      },
+    );
+  }
+  return offer.form === "sdp"
+    ? new Response(result.sdp, { headers: { "content-type": "application/sdp" } })
+    : Response.json({ type: "answer", sdp: result.sdp });
+}
+
+function catalogJson(catalog: Catalog): unknown {
+  return {
+    defaultStream: catalog.defaultEntry.stream.name,
+    streams: catalog.entries().map(({ stream, version }) => ({
+      name: stream.name,
+      description: stream.description,
+      address: stream.address,
+      port: stream.port,
+      ttl: stream.ttl,
+      ...(stream.source === undefined ? {} : { source: stream.source }),
+      formats: stream.formats,
+      version,
+      sdp: `/streams/${encodeURIComponent(stream.name)}.sdp`,
+      offer: `/streams/${encodeURIComponent(stream.name)}/offer`,
+    })),
+  };
+}
+
+function allowOnly(request: Request, allowed: readonly string[]): void {
+  if (!allowed.includes(request.method)) {
+    problem(405, `Method ${request.method} is not allowed here; use ${allowed.join(", ")}`, {
+      headers: { allow: allowed.join(", ") },
+    });
+  }
+}
+
+function lookup(catalog: Catalog, rawName: string): CatalogEntry {
+  let name: string;
+  try {
+    name = decodeURIComponent(rawName);
+  } catch {
+    problem(404, `No stream named "${rawName}"`);
+  }
+  const entry = catalog.get(name);
+  if (entry === undefined) {
+    problem(404, `No stream named "${name}"`, {
+      extensions: { streams: catalog.entries().map((e) => e.stream.name) },
+    });
+  }
+  return entry;
+}
+
+/** Throws 401 unless the request carries the configured bearer token (when one applies). */
+function authorize(request: Request, options: HandlerOptions, kind: "offer" | "read"): void {
+  if (options.token === undefined || (kind === "read" && !options.protectReads)) return;
+  const header = request.headers.get("authorization");
+  if (bearerMatches(header, options.token)) return;
+  const challenge = header === null
+    ? 'Bearer realm="rtp-multicast-gateway"'
+    : 'Bearer realm="rtp-multicast-gateway", error="invalid_token"';
+  problem(
+    401,
+    header === null ? "This server requires a bearer token" : "The bearer token is not valid",
+    {
+      headers: { "www-authenticate": challenge },
+    },
+  );
+}
+
+/** The Allow header value for a path, or undefined when no route matches. */
+function allowedMethods(path: string): string | undefined {
+  if (path === "/offer" || /^\/streams\/[^/]+\/offer$/.test(path)) return "POST, OPTIONS";
+  if (
+    path === "/healthz" || path === "/streams" || path === "/streams/" ||
+    /^\/streams\/[^/]+\.sdp$/.test(path)
+  ) {
+    return "GET, HEAD, OPTIONS";
+  }
+  return undefined;
+}
+
+/** Admission before routing: preflight, rate limit and concurrency cap. Returns a response to send instead, if any. */
+function admit(
+  request: Request,
+  path: string,
+  info: Deno.ServeHandlerInfo | undefined,
+  options: HandlerOptions,
+  active: number,
+): Response | undefined {
+  if (request.method === "OPTIONS") {
+    const allow = allowedMethods(path);
+    if (allow === undefined) return undefined; // 404 from the router
+    return new Response(null, {
+      status: 204,
+      headers: { allow, ...preflightHeaders(options.corsOrigin, request.headers.get("origin")) },
+    });
+  }
+  if (path === "/healthz") return undefined;
+  if (options.rateLimiter !== undefined) {
+    const address = info?.remoteAddr as Deno.NetAddr | undefined;
+    const wait = options.rateLimiter.take(address?.hostname ?? "unknown");
+    if (wait > 0) {
+      problem(429, "Too many requests from this address; slow down", {
+        headers: { "retry-after": String(Math.max(1, Math.ceil(wait))) },
+      });
+    }
+  }
+  if (active > (options.maxConcurrent ?? 256)) {
+    problem(503, "The server is handling too many requests at once; try again shortly", {
+      headers: { "retry-after": "1" },
+    });
+  }
+  return undefined;
+}
+
+const READ = ["GET", "HEAD"] as const;
+const POST = ["POST"] as const;
+
+async function route(
+  request: Request,
+  path: string,
+  options: HandlerOptions,
+  answers: AnswerCache,
+): Promise<Response> {
+  const catalog = options.catalog();
+  if (path === "/offer") {
+    allowOnly(request, POST);
+    authorize(request, options, "offer");
+    return await handleOffer(request, catalog.defaultEntry, options, answers);
+  }
+  if (path === "/healthz") {
+    allowOnly(request, READ);
+    return Response.json({ status: "ok" });
+  }
+  if (path === "/streams" || path === "/streams/") {
+    allowOnly(request, READ);
+    authorize(request, options, "read");
+    return Response.json(catalogJson(catalog));
+  }
+  const offerMatch = /^\/streams\/([^/]+)\/offer$/.exec(path);
+  if (offerMatch !== null) {
+    allowOnly(request, POST);
+    authorize(request, options, "offer");
+    return await handleOffer(request, lookup(catalog, offerMatch[1]!), options, answers);
+  }
+  const sdpMatch = /^\/streams\/([^/]+)\.sdp$/.exec(path);
+  if (sdpMatch !== null) {
+    allowOnly(request, READ);
+    authorize(request, options, "read");
+    const entry = lookup(catalog, sdpMatch[1]!);
+    return new Response(describeStream(entry), {
+      headers: {
+        "content-type": "application/sdp",
+        "content-disposition": `inline; filename="${entry.stream.name}.sdp"`,
+      },
+    });
+  }
+  problem(404, `No route for ${path}`);
+}
+
+/**
+ * Builds the server's request handler. Every request is logged once (method, path, status, duration)
+ * under the "gateway.http" category. Known errors answer problem+json; unknown ones are logged and
+ * answered with a plain 500 that reveals nothing.
+ */
+export function createHandler(options: HandlerOptions): Handler {
+  const logger = getLogger(["gateway", "http"]);
+  const answers = new AnswerCache();
+  let active = 0;
+  return async (request, info) => {
+    const started = performance.now();
+    let path = "/";
+    let response: Response;
+    active++;
+    try {
+      path = new URL(request.url).pathname;
+      response = admit(request, path, info, options, active) ??
+        await route(request, path, options, answers);
+    } catch (error) {
+      if (error instanceof ProblemError) {
+        response = problemResponse(error, path);
+      } else {
+        logger.error("Unhandled error on {method} {path}: {error}", {
+          method: request.method,
+          path,
+          error,
+        });
+        response = new Response("Internal Server Error\n", {
+          status: 500,
+          headers: { "content-type": "text/plain; charset=utf-8" },
+        });
+      }
+    }
+    active--;
+    if (request.bodyUsed === false && request.body !== null) {
+      await request.body.cancel().catch(() => {});
+    }
+    const cors = corsHeaders(options.corsOrigin, request.headers.get("origin"));
+    for (const [name, value] of Object.entries(cors)) response.headers.set(name, value);
+    if (request.method === "HEAD") {
+      response = new Response(null, { status: response.status, headers: response.headers });
+    }
+    if (options.accessLog !== false) {
+      const durationMs = Math.round((performance.now() - started) * 100) / 100;
+      logger.info("{method} {path} {status} {durationMs}ms", {
+        method: request.method,
+        path,
+        status: response.status,
+        durationMs,
+      });
+    }
+    return response;
+  };
+}

@@ -1,0 +1,121 @@
+import assert from "node:assert/strict";
+import { type ClientConfig, offerUrl, parseClientArgs } from "../../lib/client/config.ts";
+import { ConfigError } from "../../lib/common/errors.ts";
+
+const envOf = (vars: Record<string, string>) => (name: string) => vars[name];
+
+function run(args: string[], env: Record<string, string> = {}): ClientConfig {
+  const command = parseClientArgs(args, envOf(env));
+  assert.equal(command.kind, "run");
+  return (command as { config: ClientConfig }).config;
+}
+
+Deno.test("parseClientArgs() defaults to the original server URL and offers MP2T and H.264", () => {
+  const config = run([]);
+  assert.deepEqual(config.locator, { kind: "offer", url: "http://127.0.0.1:8080/offer" });
+  assert.deepEqual(config.offerFormats.map((f) => f.payloadType), [33, 96]);
+  assert.deepEqual([config.retries, config.timeoutS, config.stallAfterS, config.json], [
+    5,
+    10,
+    2,
+    false,
+  ]);
+});
+
+Deno.test("parseClientArgs() builds offer URLs from --server, GATEWAY_HTTP_URL and --stream", async (t) => {
+  const cases: [string[], Record<string, string>, string][] = [
+    [["--server", "http://h:9000"], {}, "http://h:9000/offer"],
+    [["--server", "http://h:9000/offer"], {}, "http://h:9000/offer"],
+    [["--server", "http://h:9000/", "--stream", "hd"], {}, "http://h:9000/streams/hd/offer"],
+    [["--server", "https://h/gw/offer", "--stream", "a.b"], {}, "https://h/gw/streams/a.b/offer"],
+    [[], { GATEWAY_HTTP_URL: "http://env:8081/offer" }, "http://env:8081/offer"],
+    [["--server", "http://flag"], { GATEWAY_HTTP_URL: "http://env" }, "http://flag/offer"],
+  ];
+  for (const [args, env, url] of cases) {
+    await t.step(`${args.join(" ")} ${JSON.stringify(env)}`, () => {
+      assert.deepEqual(run(args, env).locator, { kind: "offer", url });
+    });
+  }
+  assert.equal(offerUrl("http://h/streams/x/offer", undefined, "f"), "http://h/offer");
+});
+
+Deno.test("parseClientArgs() adds a format given with --payload-type and --encoding first", () => {
+  const config = run(["--payload-type", "97", "--encoding", "H265/90000"]);
+  assert.deepEqual(config.offerFormats[0], { payloadType: 97, encoding: "H265", clockRate: 90000 });
+  assert.equal(config.offerFormats.length, 3);
+  const replaced = run(["--payload-type", "96", "--encoding", "VP8/90000"]);
+  assert.deepEqual(replaced.offerFormats.map((f) => `${f.payloadType}:${f.encoding}`), [
+    "96:VP8",
+    "33:MP2T",
+  ]);
+});
+
+Deno.test("parseClientArgs() reads limits, source, interface, token and --sdp", () => {
+  const config = run([
+    "--sdp",
+    "stream.sdp",
+    "--duration",
+    "2.5",
+    "--packets",
+    "100",
+    "--timeout",
+    "3",
+    "--stall-after",
+    "0.5",
+    "--source",
+    "192.0.2.1",
+    "--interface",
+    "127.0.0.1",
+    "--json",
+  ], { GATEWAY_TOKEN: "s3cret" });
+  assert.deepEqual(config.locator, { kind: "sdp", location: "stream.sdp" });
+  assert.deepEqual(
+    [
+      config.durationS,
+      config.packets,
+      config.timeoutS,
+      config.stallAfterS,
+      config.sources,
+      config.interface,
+      config.json,
+      config.token,
+    ],
+    [2.5, 100, 3, 0.5, ["192.0.2.1"], "127.0.0.1", true, "s3cret"],
+  );
+});
+
+Deno.test("parseClientArgs() rejects bad usage naming the flag", async (t) => {
+  const cases: [string[], string, RegExp][] = [
+    [["--bogus"], "args", /bogus/],
+    [["--server", "not a url"], "--server", /not a URL/],
+    [["--server", "ftp://h/"], "--server", /http:\/\/ or https:\/\//],
+    [["--stream", "../etc"], "--stream", /invalid stream name/],
+    [["--sdp", "x.sdp", "--stream", "a"], "--sdp", /drop --server and --stream/],
+    [["--duration=-1"], "--duration", /seconds/],
+    [["--timeout", "soon"], "--timeout", /seconds/],
+    [["--packets", "0"], "--packets", /1 to/],
+    [["--retries", "1000"], "--retries", /0 to 100/],
+    [["--payload-type", "96"], "--payload-type", /dynamic/],
+    [["--encoding", "H264/90000"], "--encoding", /needs --payload-type/],
+    [["--source", "nowhere"], "--source", /not an IP address/],
+  ];
+  for (const [args, field, pattern] of cases) {
+    await t.step(args.join(" "), () => {
+      assert.throws(() => parseClientArgs(args, envOf({})), (e) => {
+        assert.ok(e instanceof ConfigError, String(e));
+        assert.equal(e.field, field);
+        assert.match(e.message, pattern);
+        return true;
+      });
+    });
+  }
+});
+
+Deno.test("parseClientArgs() accepts the flags after the -- that deno task passes through", () => {
+  const command = parseClientArgs(["--", "--duration", "5", "--json"], () => undefined);
+  assert.equal(command.kind, "run");
+  if (command.kind !== "run") return;
+  assert.equal(command.config.durationS, 5);
+  assert.equal(command.config.json, true);
+  assert.throws(() => parseClientArgs(["--", "--", "--json"], () => undefined), ConfigError);
+});

@@ -1,0 +1,200 @@
+// Tests of lib/receiver_stats.ts: header validation counts, payload-type filter, routing to
+// per-SSRC statistics, the SSRC cap, and interval/cumulative snapshots (RFC 3550 §6.4.1, A).
+
+import assert from "node:assert/strict";
+import { ReceiverStats } from "../../lib/rtp/session_stats.ts";
+import { mulberry32 } from "../../lib/common/prng.ts";
+
+/** A 12-byte RTP header (V=2, no CSRC/extension/padding) followed by `payloadLength` bytes. */
+function rtp(
+  seq: number,
+  options: { ssrc?: number; pt?: number; ts?: number; payloadLength?: number } = {},
+): Uint8Array {
+  const u8 = new Uint8Array(12 + (options.payloadLength ?? 188));
+  const view = new DataView(u8.buffer);
+  view.setUint8(0, 0x80);
+  view.setUint8(1, options.pt ?? 33);
+  view.setUint16(2, seq & 0xffff);
+  view.setUint32(4, (options.ts ?? seq * 900) >>> 0);
+  view.setUint32(8, (options.ssrc ?? 0xaaaa0001) >>> 0);
+  return u8;
+}
+
+function hex(text: string): Uint8Array {
+  return Uint8Array.from(text.replace(/\s+/g, "").match(/../g) ?? [], (b) => parseInt(b, 16));
+}
+
+Deno.test("ReceiverStats counts garbage as invalid, by reason, without throwing", () => {
+  const stats = new ReceiverStats();
+  const garbage = [
+    new Uint8Array(0),
+    hex("80 21 00"),
+    hex("00 21 00 01 00 00 00 64 12 34 56 78"),
+    hex("c0 21 00 01 00 00 00 64 12 34 56 78 ff"),
+    hex("83 21 00 01 00 00 00 64 12 34 56 78 00 00 00 01"),
+    hex("90 21 00 01 00 00 00 64 12 34 56 78 be de 00 09"),
+    hex("a0 21 00 01 00 00 00 64 12 34 56 78 47 00"),
+  ];
+  garbage.forEach((u8, i) => stats.onDatagram(u8, i));
+  const s = stats.snapshot(10);
+  assert.equal(s.datagrams, 7);
+  assert.equal(s.invalid, 7);
+  assert.deepEqual(s.invalidByReason, {
+    tooShort: 2,
+    badVersion: 2,
+    badCsrc: 1,
+    badExtension: 1,
+    badPadding: 1,
+  });
+  assert.deepEqual(s.sources, []);
+  assert.equal(stats.firstPacketMs, undefined);
+});
+
+Deno.test("ReceiverStats counts packets of an unexpected payload type and does not measure them", async (t) => {
+  await t.step("PT 96 in a PT 33 session", () => {
+    const stats = new ReceiverStats({ expectedPayloadTypes: new Set([33]) });
+    for (let i = 0; i < 5; i++) stats.onDatagram(rtp(i, { pt: 96 }), i);
+    for (let i = 0; i < 10; i++) stats.onDatagram(rtp(100 + i), 10 + i);
+    const s = stats.snapshot(100);
+    assert.equal(s.unexpectedPayloadType, 5);
+    assert.equal(s.invalid, 0);
+    assert.equal(s.sources.length, 1);
+    assert.equal(s.sources[0]?.packets, 10);
+    assert.equal(s.sources[0]?.payloadType, 33);
+    assert.equal(stats.firstPacketMs, 10, "the first measured packet, not the first datagram");
+  });
+  await t.step("an empty set accepts any payload type", () => {
+    const stats = new ReceiverStats();
+    stats.onDatagram(rtp(1, { pt: 96 }), 0);
+    stats.onDatagram(rtp(2, { pt: 96 }), 1);
+    assert.equal(stats.snapshot(2).unexpectedPayloadType, 0);
+    assert.equal(stats.snapshot(2).sources[0]?.packets, 2);
+  });
+});
+
+Deno.test("ReceiverStats tracks two SSRCs apart: an SSRC change is a new source without loss", () => {
+  const stats = new ReceiverStats();
+  for (let i = 0; i < 100; i++) stats.onDatagram(rtp(1 + i, { ssrc: 0xa }), i);
+  for (let i = 0; i < 100; i++) stats.onDatagram(rtp(50000 + i, { ssrc: 0xb }), 100 + i);
+  const s = stats.snapshot(200);
+  assert.deepEqual(
+    s.sources.map((x) => [x.ssrc, x.packets, x.expected, x.lost, x.restarts]),
+    [[0xa, 100, 100, 0, 0], [0xb, 100, 100, 0, 0]],
+  );
+  assert.deepEqual([...stats.sources()].map((x) => x.ssrc), [0xa, 0xb]);
+});
+
+Deno.test("ReceiverStats picks each source's clock rate from its payload type", () => {
+  const stats = new ReceiverStats({
+    clockRates: new Map([[96, 48000], [33, 90000]]),
+    defaultClockRate: 8000,
+  });
+  stats.onDatagram(rtp(1, { ssrc: 1, pt: 96 }), 0);
+  stats.onDatagram(rtp(1, { ssrc: 2, pt: 33 }), 0);
+  stats.onDatagram(rtp(1, { ssrc: 3, pt: 0 }), 0);
+  assert.deepEqual(stats.snapshot(1).sources.map((x) => x.clockRate), [48000, 90000, 8000]);
+});
+
+Deno.test("ReceiverStats caps the tracked SSRCs", async (t) => {
+  await t.step("random SSRCs do not evict a live valid stream", () => {
+    const stats = new ReceiverStats({ maxSources: 4 });
+    let seq = 0;
+    for (let i = 0; i < 200; i++) {
+      stats.onDatagram(rtp(seq++, { ssrc: 0x5eed }), i * 2);
+      stats.onDatagram(rtp(i, { ssrc: 0x10000 + i }), i * 2 + 1); // a new SSRC each time
+    }
+    const s = stats.snapshot(400);
+    assert.equal(s.sources.length, 4);
+    assert.equal(s.evictedSources, 197);
+    const live = s.sources.find((x) => x.ssrc === 0x5eed);
+    assert.equal(live?.packets, 200);
+    assert.equal(live?.lost, 0);
+  });
+  await t.step("sources still on probation go before an older valid one", () => {
+    const stats = new ReceiverStats({ maxSources: 3 });
+    stats.onDatagram(rtp(1, { ssrc: 0x5eed }), 0);
+    stats.onDatagram(rtp(2, { ssrc: 0x5eed }), 1); // valid, then silent
+    for (let i = 0; i < 10; i++) stats.onDatagram(rtp(i, { ssrc: 0x100 + i }), 10 + i);
+    const ssrcs = [...stats.sources()].map((x) => x.ssrc);
+    assert.deepEqual(ssrcs, [0x5eed, 0x108, 0x109]);
+  });
+  await t.step("among valid sources the least recently seen goes", () => {
+    const stats = new ReceiverStats({ maxSources: 3 });
+    const feed = (ssrc: number, at: number) => {
+      stats.onDatagram(rtp(1, { ssrc }), at);
+      stats.onDatagram(rtp(2, { ssrc }), at + 1);
+    };
+    feed(1, 0);
+    feed(2, 10);
+    feed(3, 20);
+    feed(1, 30); // 1 seen again (duplicates): 2 is now the least recently seen
+    feed(4, 40);
+    assert.deepEqual([...stats.sources()].map((x) => x.ssrc).sort(), [1, 3, 4]);
+    assert.equal(stats.snapshot(50).evictedSources, 1);
+  });
+});
+
+Deno.test("ReceiverStats counts packets the caller filtered out", () => {
+  const stats = new ReceiverStats();
+  stats.countFiltered();
+  stats.countFiltered();
+  assert.equal(stats.filtered, 2);
+  assert.equal(stats.snapshot(0).filtered, 2);
+  assert.equal(stats.takeInterval(0).filtered, 2);
+  stats.countFiltered();
+  assert.equal(stats.takeInterval(1).filtered, 1);
+});
+
+Deno.test("ReceiverStats.snapshot() is pure and takeInterval() reports each interval", () => {
+  const stats = new ReceiverStats({ expectedPayloadTypes: new Set([33]) });
+  for (let i = 0; i < 50; i++) stats.onDatagram(rtp(i), i * 20);
+  stats.onDatagram(hex("00"), 990);
+  stats.onDatagram(rtp(0, { pt: 8 }), 995);
+  const a = stats.snapshot(1000);
+  assert.deepEqual(stats.snapshot(1000), a);
+
+  const first = stats.takeInterval(1000);
+  assert.deepEqual(first, a, "the first interval covers everything so far");
+
+  for (let i = 50; i < 100; i++) if (i !== 70) stats.onDatagram(rtp(i), 1000 + (i - 50) * 20);
+  stats.onDatagram(hex("40 00 00 00 00 00 00 00 00 00 00 00"), 1999);
+  const second = stats.takeInterval(2000);
+  assert.deepEqual(
+    [
+      second.datagrams,
+      second.invalid,
+      second.invalidByReason.badVersion,
+      second.invalidByReason.tooShort,
+    ],
+    [50, 1, 1, 0],
+  );
+  assert.equal(second.unexpectedPayloadType, 0);
+  const source = second.sources[0];
+  assert.deepEqual([source?.packets, source?.expected, source?.lost, source?.fractionLost], [
+    49,
+    50,
+    1,
+    0.02,
+  ]);
+
+  const total = stats.snapshot(2000);
+  assert.deepEqual([total.datagrams, total.invalid, total.unexpectedPayloadType], [102, 2, 1]);
+  assert.deepEqual([total.sources[0]?.packets, total.sources[0]?.lost], [99, 1]);
+});
+
+Deno.test("ReceiverStats survives random datagrams and keeps within the SSRC cap", () => {
+  const random = mulberry32(42);
+  const stats = new ReceiverStats({ maxSources: 8 });
+  for (let i = 0; i < 3000; i++) {
+    const u8 = new Uint8Array(Math.floor(random() * 80));
+    for (let j = 0; j < u8.length; j++) u8[j] = Math.floor(random() * 256);
+    if (u8.length > 0 && random() < 0.5) u8[0] = 0x80;
+    stats.onDatagram(u8, i);
+  }
+  const s = stats.snapshot(3000);
+  assert.equal(s.datagrams, 3000);
+  assert.ok(s.sources.length <= 8);
+  const routed = s.sources.reduce((n, x) => n + x.packets, 0);
+  assert.ok(s.invalid > 0 && s.evictedSources > 0);
+  assert.ok(routed <= 3000 - s.invalid);
+});

@@ -1,0 +1,19 @@
+import assert from "node:assert/strict";
+import { runServerFuzz } from "../../scripts/fuzz_server.ts";
+
+Deno.test("a real server answers 3 000 random and mutated requests without a 5xx and stays up", async () => {
+  const report = await runServerFuzz({
+    requests: 3000,
+    warmup: 500,
+    seed: 20261124,
+    concurrency: 16,
+  });
+  assert.equal(report.serverErrors, 0, JSON.stringify(report));
+  assert.equal(report.transportErrors, 0, JSON.stringify(report));
+  assert.ok(report.alive);
+  assert.deepEqual(report.errorLogs, []);
+  const statuses = Object.keys(report.statuses).map(Number);
+  for (const expected of [200, 400, 404, 405, 413, 415]) {
+    assert.ok(statuses.includes(expected), `saw ${expected}`);
+  }
+});

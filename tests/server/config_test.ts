@@ -1,0 +1,274 @@
+import assert from "node:assert/strict";
+import { ConfigError } from "../../lib/common/errors.ts";
+import { parseServerArgs, type ServerConfig } from "../../lib/server/config.ts";
+
+const noEnv = () => undefined;
+const envOf = (vars: Record<string, string>) => (name: string) => vars[name];
+
+async function run(
+  args: string[],
+  env: (name: string) => string | undefined = noEnv,
+): Promise<ServerConfig> {
+  const command = await parseServerArgs(args, env);
+  assert.equal(command.kind, "run");
+  return (command as { config: ServerConfig }).config;
+}
+
+async function writeConfig(content: unknown): Promise<string> {
+  const path = await Deno.makeTempFile({ suffix: ".json" });
+  await Deno.writeTextFile(path, typeof content === "string" ? content : JSON.stringify(content));
+  return path;
+}
+
+Deno.test("parseServerArgs() defaults to the VLC set-up on 0.0.0.0:8080", async () => {
+  const config = await run([]);
+  assert.equal(config.host, "0.0.0.0");
+  assert.equal(config.port, 8080);
+  assert.equal(config.logFormat, "text");
+  assert.deepEqual(config.streams, [{
+    name: "default",
+    description: "",
+    address: "239.0.0.1",
+    port: 5004,
+    ttl: 1,
+    formats: [{ payloadType: 33, encoding: "MP2T", clockRate: 90000 }],
+  }]);
+});
+
+Deno.test("parseServerArgs() takes flags over environment over config file", async () => {
+  const path = await writeConfig({
+    port: 9000,
+    streams: [{
+      name: "default",
+      address: "239.9.9.9",
+      port: 6000,
+      ttl: 3,
+      formats: [{ payloadType: 33 }],
+    }],
+  });
+  try {
+    const fileOnly = await run(["--config", path]);
+    assert.deepEqual([fileOnly.port, fileOnly.streams[0]!.address, fileOnly.streams[0]!.ttl], [
+      9000,
+      "239.9.9.9",
+      3,
+    ]);
+    const env = envOf({
+      HTTP_PORT: "9100",
+      MULTICAST_ADDRESS: "239.8.8.8",
+      MULTICAST_PORT: "6002",
+    });
+    const withEnv = await run(["--config", path], env);
+    assert.deepEqual([withEnv.port, withEnv.streams[0]!.address, withEnv.streams[0]!.port], [
+      9100,
+      "239.8.8.8",
+      6002,
+    ]);
+    const withFlags = await run([
+      "--config",
+      path,
+      "--port",
+      "9200",
+      "--multicast-address",
+      "239.7.7.7",
+    ], env);
+    assert.deepEqual([withFlags.port, withFlags.streams[0]!.address, withFlags.streams[0]!.port], [
+      9200,
+      "239.7.7.7",
+      6002,
+    ]);
+    const viaEnvConfig = await run([], envOf({ GATEWAY_CONFIG: path }));
+    assert.equal(viaEnvConfig.port, 9000);
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("parseServerArgs() describes an H.264 stream with --payload-type 96 --encoding H264/90000", async () => {
+  const config = await run([
+    "--payload-type",
+    "96",
+    "--encoding",
+    "H264/90000",
+    "--source",
+    "192.0.2.7",
+    "--ttl",
+    "16",
+  ]);
+  assert.deepEqual(config.streams[0]!.formats, [{
+    payloadType: 96,
+    encoding: "H264",
+    clockRate: 90000,
+  }]);
+  assert.equal(config.streams[0]!.source, "192.0.2.7");
+  assert.equal(config.streams[0]!.ttl, 16);
+  const env = await run([], envOf({ PAYLOAD_TYPE: "96", PAYLOAD_ENCODING: "H264/90000" }));
+  assert.equal(env.streams[0]!.formats[0]!.encoding, "H264");
+});
+
+Deno.test("parseServerArgs() rejects bad flags and variables naming them", async (t) => {
+  const cases: [string, string[], Record<string, string>, string, RegExp][] = [
+    ["unknown flag", ["--nope"], {}, "args", /nope/],
+    ["port text", ["--port", "eighty"], {}, "--port", /integer/],
+    ["port range", ["--port", "70000"], {}, "--port", /0 to 65535/],
+    ["env port", [], { HTTP_PORT: "-1" }, "HTTP_PORT", /HTTP_PORT/],
+    [
+      "unicast group",
+      ["--multicast-address", "10.0.0.1"],
+      {},
+      "--multicast-address",
+      /not a multicast address/,
+    ],
+    [
+      "env group",
+      [],
+      { MULTICAST_ADDRESS: "nonsense" },
+      "MULTICAST_ADDRESS",
+      /not an IPv4 or IPv6/,
+    ],
+    [
+      "dynamic without encoding",
+      ["--payload-type", "96"],
+      {},
+      "--payload-type",
+      /dynamic; give its encoding/,
+    ],
+    [
+      "static mislabelled",
+      ["--encoding", "H264/90000"],
+      {},
+      "--encoding",
+      /static \(MP2T\/90000\)/,
+    ],
+    [
+      "bad encoding",
+      ["--payload-type", "96", "--encoding", "H264"],
+      {},
+      "--encoding",
+      /NAME\/CLOCKRATE/,
+    ],
+    ["ttl range", ["--ttl", "256"], {}, "--ttl", /0 to 255/],
+    ["source family", ["--source", "fd00::1"], {}, "--source", /not an IPv4 address/],
+    ["log format", ["--log-format", "xml"], {}, "--log-format", /text or json/],
+    ["stream name", ["--name", "a b"], {}, "--name", /invalid stream name/],
+    [
+      "missing config",
+      ["--config", "/nonexistent/streams.json"],
+      {},
+      "config",
+      /Cannot read config file/,
+    ],
+  ];
+  for (const [name, args, env, field, pattern] of cases) {
+    await t.step(name, async () => {
+      await assert.rejects(parseServerArgs(args, envOf(env)), (e) => {
+        assert.ok(e instanceof ConfigError, String(e));
+        assert.equal(e.field, field);
+        assert.match(e.message, pattern);
+        return true;
+      });
+    });
+  }
+});
+
+Deno.test("parseServerArgs() rejects an invalid config file naming the field", async (t) => {
+  const good = { name: "a", address: "239.0.0.1", port: 5004, formats: [{ payloadType: 33 }] };
+  const cases: [string, unknown, string, RegExp][] = [
+    ["not JSON", "{streams:", "config", /not valid JSON/],
+    ["unknown top-level field", { streams: [good], extra: 1 }, "extra", /unknown field/],
+    [
+      "non-multicast address",
+      { streams: [{ ...good, address: "192.0.2.1" }] },
+      "streams[0].address",
+      /not a multicast/,
+    ],
+    ["port out of range", { streams: [{ ...good, port: 0 }] }, "streams[0].port", /1 to 65535/],
+    [
+      "duplicate names",
+      { streams: [good, { ...good, port: 5006 }] },
+      "streams[1].name",
+      /duplicate stream name "a"/,
+    ],
+    [
+      "unknown stream field",
+      { streams: [{ ...good, colour: "red" }] },
+      "streams[0].colour",
+      /unknown field/,
+    ],
+    [
+      "unknown format field",
+      { streams: [{ ...good, formats: [{ payloadType: 33, x: 1 }] }] },
+      "streams[0].formats[0].x",
+      /unknown field/,
+    ],
+    ["empty formats", { streams: [{ ...good, formats: [] }] }, "streams[0].formats", /non-empty/],
+    [
+      "bad default",
+      { defaultStream: "zzz", streams: [good] },
+      "defaultStream",
+      /no stream named "zzz"/,
+    ],
+    ["no streams", { streams: [] }, "streams", /at least one/],
+  ];
+  for (const [name, content, field, pattern] of cases) {
+    await t.step(name, async () => {
+      const path = await writeConfig(content);
+      try {
+        await assert.rejects(parseServerArgs(["--config", path], noEnv), (e) => {
+          assert.ok(e instanceof ConfigError, String(e));
+          assert.equal(e.field, field);
+          assert.match(e.message, pattern);
+          assert.ok(e.message.includes(path), "the message names the file");
+          return true;
+        });
+      } finally {
+        await Deno.remove(path);
+      }
+    });
+  }
+});
+
+Deno.test("parseServerArgs() loads a multi-stream catalog with IPv6 and SSM streams", async () => {
+  const path = await writeConfig({
+    defaultStream: "hd",
+    streams: [
+      {
+        name: "sd",
+        description: "SD",
+        address: "239.0.0.1",
+        port: 5004,
+        ttl: 1,
+        formats: [{ payloadType: 33 }],
+      },
+      {
+        name: "hd",
+        address: "ff15::10",
+        port: 5006,
+        formats: [{ payloadType: 96, encoding: "H264", clockRate: 90000 }],
+      },
+      {
+        name: "radio",
+        address: "232.1.1.1",
+        port: 5008,
+        source: "192.0.2.9",
+        formats: [{ payloadType: 97, encoding: "opus/48000/2" }],
+      },
+    ],
+  });
+  try {
+    const config = await run(["--config", path]);
+    assert.equal(config.defaultName, "hd");
+    assert.deepEqual(config.streams.map((s) => s.name), ["sd", "hd", "radio"]);
+    assert.deepEqual(config.streams[2]!.formats[0], {
+      payloadType: 97,
+      encoding: "opus",
+      clockRate: 48000,
+      channels: 2,
+    });
+    const selected = await run(["--config", path, "--name", "sd", "--ttl", "9"]);
+    assert.equal(selected.defaultName, "sd");
+    assert.equal(selected.streams[0]!.ttl, 9);
+  } finally {
+    await Deno.remove(path);
+  }
+});
