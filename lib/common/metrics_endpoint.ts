@@ -1,6 +1,7 @@
-// The client's `--metrics HOST:PORT` endpoint: a small Deno.serve that answers GET /metrics with the
-// Prometheus text exposition (format 0.0.4), 404 on other paths and 405 for other methods.
-import { ConfigError } from "../common/errors.ts";
+// The `--metrics HOST:PORT` endpoint the client starts: a small Deno.serve that answers GET /metrics
+// with the Prometheus text exposition (format 0.0.4), 404 on other paths and 405 for other methods.
+// Its handler also answers the server's GET /metrics.
+import { ConfigError } from "./errors.ts";
 
 /** Where the endpoint listens. */
 export interface ListenAddress {

@@ -1,4 +1,4 @@
-// Tests of lib/client/metrics_endpoint.ts: the --metrics address, GET /metrics, 404 and 405, and a
+// Tests of lib/common/metrics_endpoint.ts: the --metrics address, GET /metrics, 404 and 405, and a
 // real Prometheus server scraping the endpoint on loopback and reading back the same figures and
 // label values (the parser of record for the text format).
 import assert from "node:assert/strict";
@@ -6,7 +6,7 @@ import {
   metricsHandler,
   parseListenAddress,
   serveMetrics,
-} from "../../lib/client/metrics_endpoint.ts";
+} from "../../lib/common/metrics_endpoint.ts";
 import { CLIENT_FAMILIES, ClientMetrics, type StreamFigures } from "../../lib/client/metrics.ts";
 import { createExposition } from "../../lib/common/prometheus.ts";
 import { ConfigError } from "../../lib/common/errors.ts";
