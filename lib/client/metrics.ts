@@ -273,8 +273,9 @@ export class ClientMetrics {
   }
 
   #observeStream(state: StreamState, figures: StreamFigures, nowMs: number): void {
-    const restarted = figures.epoch !== undefined && figures.epoch !== state.epoch;
-    state.epoch = figures.epoch;
+    const restarted = figures.epoch !== undefined && state.epoch !== undefined &&
+      figures.epoch !== state.epoch;
+    state.epoch = figures.epoch ?? state.epoch;
     state.up = figures.state === "receiving" ? 1 : 0;
     state.stalls.observe(figures.stalls, restarted, true);
     if (figures.socketDrops !== undefined) {

@@ -63,17 +63,22 @@ function addressOf(info: Deno.ServeHandlerInfo | undefined): string {
   return (info?.remoteAddr as Deno.NetAddr | undefined)?.hostname ?? "unknown";
 }
 
-/** The stream named by `path` (matched by `pattern`), checked against the catalog. */
-function streamOf(path: string, pattern: RegExp, deps: ReportDeps): string {
+/** The catalog stream named by `path` (matched by `pattern`), or undefined when there is none. */
+function streamOf(path: string, pattern: RegExp, deps: ReportDeps): string | undefined {
   const raw = pattern.exec(path)?.[1];
-  if (raw === undefined) problem(404, `No route for ${path}`);
+  if (raw === undefined) return undefined;
   let name: string;
   try {
     name = decodeURIComponent(raw);
   } catch {
-    problem(404, `No stream named "${raw}"`);
+    return undefined;
   }
-  if (!deps.hasStream(name)) problem(404, `No stream named "${name}"`);
+  return deps.hasStream(name) ? name : undefined;
+}
+
+/** Throws 404 for a path that names no stream of the catalog. */
+function requireStream(name: string | undefined, path: string): string {
+  if (name === undefined) problem(404, `No stream for ${path}`);
   return name;
 }
 
@@ -187,9 +192,10 @@ export function handleReport(
 ): Promise<Response> {
   let stream = UNKNOWN_STREAM;
   return guarded(request, async (path) => {
+    const known = streamOf(path, REPORT_ROUTES.reports, deps);
+    stream = known ?? UNKNOWN_STREAM;
     limitRate(info, deps);
-    const name = streamOf(path, REPORT_ROUTES.reports, deps);
-    stream = name;
+    const name = requireStream(known, path);
     if (request.method !== "POST") {
       problem(405, `Method ${request.method} is not allowed here; use POST`, { allow: "POST" });
     }
@@ -211,8 +217,9 @@ export function handleReceivers(
   deps: ReportDeps,
 ): Promise<Response> {
   return guarded(request, (path) => {
+    const known = streamOf(path, REPORT_ROUTES.receivers, deps);
     limitRate(info, deps);
-    const stream = streamOf(path, REPORT_ROUTES.receivers, deps);
+    const stream = requireStream(known, path);
     if (request.method !== "GET" && request.method !== "HEAD") {
       problem(405, `Method ${request.method} is not allowed here; use GET`, { allow: "GET, HEAD" });
     }

@@ -281,3 +281,13 @@ Deno.test("promtool rejects what the exposition must never write (the check can 
   const lint = await promtoolCheck("# TYPE up_total gauge\nup_total 1\n");
   assert.notEqual(lint.code, 0, lint.output);
 });
+
+Deno.test("ClientMetrics does not take a first epoch, given late, for a restart", () => {
+  const metrics = new ClientMetrics();
+  const stats = new ReceiverStats();
+  const at = feed(stats, 5, range(0, 30), 0);
+  metrics.observe([figures("s", stats, at, { stalls: 2 })], at);
+  const samples = metrics.collect([figures("s", stats, at, { stalls: 2, epoch: 1 })], at);
+  assert.equal(value(samples, "rtp_packets_received_total", { stream: "s", ssrc: "5" }), 30);
+  assert.equal(value(samples, "rtp_stalls_total", { stream: "s" }), 2);
+});

@@ -321,7 +321,7 @@ Deno.test("reports from one address beyond the rate limit get 429 with Retry-Aft
   }
   assert.deepEqual(statuses, [204, 204, 204, 429, 429]);
   const text = await (await fetch(`${server.url}/metrics`)).text();
-  assert.match(text, /^receiver_reports_total\{stream="\(unknown\)",status="429"\} 2$/m);
+  assert.match(text, /^receiver_reports_total\{stream="news",status="429"\} 2$/m);
 });
 
 Deno.test("the receiver cap and the age bound hold through the handlers", async () => {
