@@ -192,7 +192,7 @@ export const KERNEL_SOCKET_LIMITS = {
   MIN_SLOT_BYTES: 16,
   MAX_SLOT_BYTES: 65_536,
   /** Largest arena (payload slots included). */
-  MAX_ARENA_BYTES: 80 * 1024 * 1024,
+  MAX_ARENA_BYTES: 64 * 1024 * 1024,
   MAX_WINDOW_MS: 999,
   MIN_WAKE_MS: 1,
   MAX_WAKE_MS: 10_000,
