@@ -171,7 +171,7 @@ export class KernelReceiver implements DatagramReceiver {
    * given). Throws MulticastError for a bad group, interface or source (same messages as the Deno
    * path), KernelUnavailableError when the kernel path cannot work in this process.
    */
-  static open(options: KernelReceiverOptions): Promise<KernelReceiver> {
+  static async open(options: KernelReceiverOptions): Promise<KernelReceiver> {
     const { ipVersion, sources } = resolveReceiverOptions(options);
     const D = KERNEL_RECEIVER_DEFAULTS;
     const group = parseIpAddress(options.group)!.bytes;
@@ -198,12 +198,13 @@ export class KernelReceiver implements DatagramReceiver {
         wakeMs: options.wakeMs ?? D.WAKE_MS,
       });
     } catch (error) {
-      return Promise.reject(explainOpenError(error, options));
+      throw explainOpenError(error, options);
     }
     try {
-      return Promise.resolve(new KernelReceiver(socket, options, sources));
+      return new KernelReceiver(socket, options, sources);
     } catch (error) {
-      return socket.close().then(() => Promise.reject(unavailable(error)));
+      await socket.close();
+      throw unavailable(error);
     }
   }
 
