@@ -193,7 +193,6 @@ export const KERNEL_SOCKET_LIMITS = {
   MAX_SLOT_BYTES: 65_536,
   /** Largest arena (payload slots included). */
   MAX_ARENA_BYTES: 64 * 1024 * 1024,
-  MAX_WINDOW_MS: 999,
   MIN_WAKE_MS: 1,
   MAX_WAKE_MS: 10_000,
 } as const;
@@ -300,14 +299,7 @@ export interface KernelSocketOptions {
   readonly batch: number;
   /** Payload bytes per datagram slot (a multiple of 8); longer datagrams are cut (MSG_TRUNC). */
   readonly slotBytes: number;
-  /**
-   * Batching window: recvmmsg() returns with the first datagram that comes this long after it
-   * started (its timeout argument), or when the batch is full. While datagrams flow, SO_RCVTIMEO is
-   * also this long, so the tail of a burst waits at most about twice the window. 0: return at once
-   * with what is queued after the first datagram (MSG_WAITFORONE).
-   */
-  readonly windowMs: number;
-  /** SO_RCVTIMEO while idle: longest wait for a first datagram before receive() returns 0. */
+  /** SO_RCVTIMEO: longest wait() for a first datagram before it returns 0 (close never waits). */
   readonly wakeMs: number;
 }
 
@@ -357,10 +349,10 @@ export class KernelSocket {
   readonly #lib: Libc;
   readonly #arena: ArrayBuffer;
   readonly #words: Uint32Array;
+  readonly #senderWords: Uint32Array;
   readonly #view: DataView;
   readonly #base: Deno.PointerObject;
   readonly #headersPointer: Deno.PointerObject;
-  readonly #timeoutPointer: Deno.PointerObject;
   readonly #scratchPointer: Deno.PointerObject;
   readonly #clockPointer: Deno.PointerObject;
   readonly #scratchLengthPointer: Deno.PointerObject;
@@ -373,9 +365,6 @@ export class KernelSocket {
   #closed: Promise<void> | undefined;
   #used = 0;
   #ctruncated = 0;
-  /** SO_RCVTIMEO now, ms. */
-  #timeoutMs = 0;
-  #lastCount = 0;
 
   private constructor(lib: Libc, fd: number, options: KernelSocketOptions) {
     this.#lib = lib;
@@ -396,7 +385,6 @@ export class KernelSocket {
     if (base === null) throw new KernelSocketError("UnsafePointer.of(arena)", ERRNO.EFAULT);
     this.#base = base;
     this.#headersPointer = this.#pointer(layout.headers, options.batch * MMSGHDR.SIZE);
-    this.#timeoutPointer = this.#pointer(layout.timeout, TIMESPEC.SIZE);
     this.#scratchPointer = this.#pointer(layout.scratch, SCRATCH_BYTES);
     this.#clockPointer = this.#pointer(layout.clock, TIMESPEC.SIZE);
     this.#scratchLengthPointer = this.#pointer(layout.scratchLength, 8);
@@ -404,7 +392,8 @@ export class KernelSocket {
     this.lengths = new Uint32Array(options.batch);
     this.truncated = new Uint8Array(options.batch);
     this.senderFamily = new Uint8Array(options.batch);
-    this.senderAddress = new Uint8Array(options.batch * 16);
+    this.#senderWords = new Uint32Array(options.batch * 4);
+    this.senderAddress = new Uint8Array(this.#senderWords.buffer);
     this.senderPort = new Uint16Array(options.batch);
     this.stampSeconds = new Float64Array(options.batch);
     this.stampNanos = new Float64Array(options.batch).fill(-1);
@@ -491,27 +480,21 @@ export class KernelSocket {
   }
 
   /**
-   * Waits (in Deno's blocking pool, never on the event loop) for datagrams and returns how many
-   * arrived, filling the result arrays; 0 when the wait ended without one (SO_RCVTIMEO) or the
-   * socket is closing. Throws KernelSocketError for a real receive error; one call at a time.
+   * Waits in Deno's blocking thread pool (never on the event loop) until at least one datagram is
+   * queued, then takes it and whatever else is queued, up to `batch` (recvmmsg MSG_WAITFORONE).
+   * Returns how many, filling the result arrays; 0 when SO_RCVTIMEO (wakeMs) passed without one or
+   * the socket is closing. Throws KernelSocketError for a real receive error. One call at a time.
    */
-  async receive(): Promise<number> {
-    if (this.#inFlight !== undefined) throw new Error("KernelSocket.receive() is already pending");
+  async wait(): Promise<number> {
+    if (this.#inFlight !== undefined) throw new Error("KernelSocket.wait() is already pending");
     if (this.#closing) return 0;
-    const wait = this.#lastCount > 0 && this.#options.windowMs > 0
-      ? Math.max(1, Math.ceil(this.#options.windowMs))
-      : this.#options.wakeMs;
-    if (wait !== this.#timeoutMs) this.#setReceiveTimeout(wait);
-    this.#lastCount = 0;
     this.#resetHeaders();
-    const windowNs = Math.round(this.#options.windowMs * 1_000_000);
-    this.#setTimespec(this.#layout.timeout, 0, windowNs);
     const pending = this.#lib.symbols.recvmmsgInPool(
       this.#fd,
       this.#headersPointer,
       this.batch,
-      windowNs > 0 ? 0 : LINUX.MSG_WAITFORONE,
-      windowNs > 0 ? this.#timeoutPointer : null,
+      LINUX.MSG_WAITFORONE,
+      null,
     );
     this.#inFlight = pending;
     IN_FLIGHT.add(this);
@@ -523,28 +506,40 @@ export class KernelSocket {
       IN_FLIGHT.delete(this);
     }
     if (this.#closing) return 0;
+    // A failure's errno belongs to the pool thread: ask again here, without waiting, to learn it
+    // (or to get what arrived meanwhile).
+    return n < 0 ? this.drain() : this.#accept(n);
+  }
+
+  /**
+   * Takes what is queued now, up to `batch` datagrams, without waiting (recvmmsg MSG_DONTWAIT on
+   * this thread: a few microseconds). Returns how many (0 when nothing is queued or the socket is
+   * closing), filling the result arrays; throws KernelSocketError for a real receive error.
+   */
+  drain(): number {
+    if (this.#inFlight !== undefined) throw new Error("KernelSocket.wait() is pending");
+    if (this.#closing) return 0;
+    this.#resetHeaders();
+    const n = this.#lib.symbols.recvmmsg(
+      this.#fd,
+      this.#headersPointer,
+      this.batch,
+      LINUX.MSG_DONTWAIT,
+      null,
+    );
     if (n < 0) {
-      // errno belongs to the pool thread: ask again here, without waiting, to learn it (or to get
-      // what arrived meanwhile).
-      this.#resetHeaders();
-      n = this.#lib.symbols.recvmmsg(
-        this.#fd,
-        this.#headersPointer,
-        this.batch,
-        LINUX.MSG_DONTWAIT,
-        null,
-      );
-      if (n < 0) {
-        const errno = lastErrno(this.#lib);
-        if (errno === ERRNO.EAGAIN || errno === ERRNO.EINTR) return 0;
-        throw new KernelSocketError("recvmmsg", errno);
-      }
+      const errno = lastErrno(this.#lib);
+      if (errno === ERRNO.EAGAIN || errno === ERRNO.EINTR) return 0;
+      throw new KernelSocketError("recvmmsg", errno);
     }
-    if (!Number.isInteger(n) || n > this.batch) {
+    return this.#accept(n);
+  }
+
+  #accept(n: number): number {
+    if (!Number.isInteger(n) || n < 0 || n > this.batch) {
       throw new KernelSocketError(`recvmmsg returned ${n} for a batch of ${this.batch}`, 0);
     }
     this.#decode(n);
-    this.#lastCount = n;
     return n;
   }
 
@@ -675,19 +670,29 @@ export class KernelSocket {
       const family = nameLength >= SOCKADDR_IN.SIZE && nameLength <= NAME_STRIDE
         ? v.getUint16(name + SOCKADDR_IN.FAMILY, true)
         : 0;
-      const out = i * 16;
+      // Addresses are copied as words (same byte order on both sides; offsets are 4-aligned).
+      const out = i * 4;
+      const a = this.#senderWords;
       if (family === LINUX.AF_INET) {
         this.senderFamily[i] = 4;
-        this.senderAddress.fill(0, out, out + 16);
-        this.senderAddress.set(new Uint8Array(this.#arena, name + SOCKADDR_IN.ADDR, 4), out);
+        a[out] = w[(name + SOCKADDR_IN.ADDR) >> 2]!;
+        a[out + 1] = a[out + 2] = a[out + 3] = 0;
         this.senderPort[i] = v.getUint16(name + SOCKADDR_IN.PORT, false);
       } else if (family === LINUX.AF_INET6 && nameLength >= SOCKADDR_IN6.SIZE) {
         this.senderFamily[i] = 6;
-        this.senderAddress.set(new Uint8Array(this.#arena, name + SOCKADDR_IN6.ADDR, 16), out);
+        const from = (name + SOCKADDR_IN6.ADDR) >> 2;
+        a[out] = w[from]!;
+        a[out + 1] = w[from + 1]!;
+        a[out + 2] = w[from + 2]!;
+        a[out + 3] = w[from + 3]!;
         this.senderPort[i] = v.getUint16(name + SOCKADDR_IN6.PORT, false);
       } else {
         this.senderFamily[i] = 0;
-        this.senderAddress.fill(0, out, out + 16);
+        a[out] =
+          a[out + 1] =
+          a[out + 2] =
+          a[out + 3] =
+            0;
         this.senderPort[i] = 0;
       }
       this.#decodeControl(i, control + i * CONTROL_STRIDE, h);
@@ -713,9 +718,12 @@ export class KernelSocket {
       const type = w[(at + CMSG.TYPE) >> 2];
       if (level === LINUX.SOL_SOCKET) {
         if (type === LINUX.SO_TIMESTAMPNS && cmsgLength >= CMSG.HEADER + TIMESPEC.SIZE) {
-          const [seconds, nanos] = this.#readTimespec(at + CMSG.HEADER);
-          if (nanos >= 0 && nanos < 1e9) {
-            this.stampSeconds[i] = seconds;
+          // 64-bit fields as two little-endian words; tv_sec is signed, 0 <= tv_nsec < 10^9.
+          const sec = (at + CMSG.HEADER + TIMESPEC.SEC) >> 2;
+          const nsec = (at + CMSG.HEADER + TIMESPEC.NSEC) >> 2;
+          const nanos = w[nsec]!;
+          if (w[nsec + 1] === 0 && nanos < 1e9) {
+            this.stampSeconds[i] = w[sec]! + (w[sec + 1]! | 0) * 0x1_0000_0000;
             this.stampNanos[i] = nanos;
           }
         } else if (type === LINUX.SO_RXQ_OVFL && cmsgLength >= CMSG.HEADER + 4) {
@@ -733,16 +741,6 @@ export class KernelSocket {
     // 64-bit fields read as two little-endian words; tv_sec is signed, tv_nsec < 10^9.
     const seconds = w[sec]! + (w[sec + 1]! | 0) * 0x1_0000_0000;
     return [seconds, w[nsec + 1] === 0 ? w[nsec]! : -1];
-  }
-
-  #setTimespec(offset: number, seconds: number, nanos: number): void {
-    const w = this.#words;
-    const sec = (offset + TIMESPEC.SEC) >> 2;
-    const nsec = (offset + TIMESPEC.NSEC) >> 2;
-    w[sec] = seconds;
-    w[sec + 1] = 0;
-    w[nsec] = nanos;
-    w[nsec + 1] = 0;
   }
 
   #setsockopt(level: number, option: number, length: number, name: string): void {
@@ -805,7 +803,6 @@ export class KernelSocket {
     v.setBigInt64(s + TIMEVAL.SEC, BigInt(Math.floor(ms / 1000)), true);
     v.setBigInt64(s + TIMEVAL.USEC, BigInt((ms % 1000) * 1000), true);
     this.#setsockopt(LINUX.SOL_SOCKET, LINUX.SO_RCVTIMEO, TIMEVAL.SIZE, "SO_RCVTIMEO");
-    this.#timeoutMs = ms;
   }
 
   /** Writes a sockaddr_in / sockaddr_in6 for `address` and `port` at arena offset `at`. */
@@ -883,14 +880,13 @@ function arenaLayout(batch: number, slotBytes: number) {
   const scratch = 0;
   const scratchLength = scratch + SCRATCH_BYTES;
   const clock = scratchLength + 16;
-  const timeout = clock + TIMESPEC.SIZE;
-  const headers = timeout + TIMESPEC.SIZE;
+  const headers = clock + TIMESPEC.SIZE;
   const iovecs = headers + batch * MMSGHDR.SIZE;
   const names = iovecs + batch * IOVEC.SIZE;
   const control = names + batch * NAME_STRIDE;
   const data = control + batch * CONTROL_STRIDE;
   const total = data + batch * slotBytes;
-  return { scratch, scratchLength, clock, timeout, headers, iovecs, names, control, data, total };
+  return { scratch, scratchLength, clock, headers, iovecs, names, control, data, total };
 }
 
 function checkRegion(offset: number, length: number, size: number): void {
@@ -933,9 +929,6 @@ function checkOptions(options: KernelSocketOptions): void {
     throw new RangeError(`slotBytes must be a multiple of 8, got ${options.slotBytes}`);
   }
   checkInteger(options.wakeMs, "wakeMs", L.MIN_WAKE_MS, L.MAX_WAKE_MS);
-  if (!(options.windowMs >= 0 && options.windowMs <= L.MAX_WINDOW_MS)) {
-    throw new RangeError(`windowMs must be 0 to ${L.MAX_WINDOW_MS}, got ${options.windowMs}`);
-  }
   const total = arenaLayout(options.batch, options.slotBytes).total;
   if (total > L.MAX_ARENA_BYTES) {
     throw new RangeError(`Batch of ${options.batch} × ${options.slotBytes} bytes is too large`);
