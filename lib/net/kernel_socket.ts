@@ -6,11 +6,14 @@
 // Safety rules this module keeps (a crash here is the worst failure the project can have):
 // - All memory handed to libc is one ArrayBuffer (never detached, never on the V8 heap), held here and
 //   in IN_FLIGHT while a call runs; pointers into it are base + offset, each checked against its size.
-// - Only one recvmmsg() per socket at a time; while it runs in Deno's blocking pool, JavaScript never
-//   writes the regions it uses. The descriptor is closed only after that call returned (close() wakes
-//   it with shutdown(SHUT_RD), and SO_RCVTIMEO bounds it anyway), so a reused descriptor number can
-//   never be read by a call still in flight.
-// - libc is opened once per process user count and closed only when no socket is left.
+// - Only one recvmmsg() per socket at a time: wait() (in Deno's blocking pool) and drain() (on this
+//   thread, MSG_DONTWAIT) refuse to overlap, and while wait() runs JavaScript never writes the regions
+//   it uses. The descriptor is closed only after that call returned (close() wakes it with
+//   shutdown(SHUT_RD), and SO_RCVTIMEO bounds it anyway), so a reused descriptor number can never be
+//   read by a call still in flight.
+// - The kernel's lengths are never trusted: recvmmsg's count, msg_len, msg_namelen, msg_controllen
+//   and every cmsg_len are checked against the slot they describe before anything is read.
+// - libc is opened once while any socket uses it and closed only when the last one has closed.
 // - Supported: Linux x86-64 and arm64, little-endian LP64; both use the asm-generic option numbers and
 //   the layouts below. kernelSocketProblem() refuses everything else.
 
