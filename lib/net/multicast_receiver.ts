@@ -1,111 +1,64 @@
-// A UDP socket joined to one multicast group (IGMP/MLD via Deno's joinMulticastV4/V6), bound to the
-// group address itself so that two groups on one port never mix, with error messages that name the
-// group, port and interface.
+// The portable receive path: a Deno.listenDatagram UDP socket joined to one multicast group (IGMP/MLD
+// via joinMulticastV4/V6), bound to the group address itself so that two groups on one port never
+// mix, with error messages that name the group, port and interface. Implements DatagramReceiver.
 import { MulticastError } from "../common/errors.ts";
-import { ipVersionOf, multicastProblem } from "./multicast_address.ts";
-import { enlargeReceiveBuffer, type ReceiveBufferOutcome } from "./socket_buffer.ts";
+import { DatagramBatch } from "./datagram_batch.ts";
+import {
+  type DatagramReceiver,
+  type ReceiverOptions,
+  resolveReceiverOptions,
+} from "./datagram_receiver.ts";
+import { ipv6InterfaceIndex } from "./interface_index.ts";
+import { parseIpAddress } from "./ip_address.ts";
+import { explainJoinError } from "./join_error.ts";
+import {
+  enlargeReceiveBuffer,
+  RECEIVE_BUFFER_BYTES,
+  type ReceiveBufferOutcome,
+} from "./socket_buffer.ts";
 
-/**
- * Kernel receive buffer asked for (SO_RCVBUF, capped by net.core.rmem_max): the default 212 992
- * bytes hold ~90 datagrams of 1328 bytes, under 1 ms at 100 000 packets/s.
- */
-export const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
-
-/** Options of {@link MulticastReceiver.open}. */
-export interface ReceiverSocketOptions {
-  readonly group: string;
-  readonly port: number;
-  /** IPv4: local interface address; IPv6: interface name or index. Default: any. */
-  readonly interface?: string;
-  /** SO_RCVBUF to ask for; default RECEIVE_BUFFER_BYTES; 0 keeps the kernel default. */
-  readonly receiveBufferBytes?: number;
+/** Options of {@link MulticastReceiver.open}. `sources` is not used: Deno cannot join by source. */
+export interface ReceiverSocketOptions extends ReceiverOptions {
+  /** Why this path is used, for the log line (default: opened directly). */
+  readonly reason?: string;
 }
 
-/**
- * Resolves an IPv6 interface given as index, name or one of its addresses, to its index: from the
- * scope id of its link-local address, else from /proc/net/if_inet6 (Linux, per network namespace).
- */
-function ipv6InterfaceIndex(value: string | undefined): number {
-  if (value === undefined) return 0;
-  if (/^[0-9]+$/.test(value)) return Number(value);
-  const interfaces = Deno.networkInterfaces();
-  let name = value;
-  if (ipVersionOf(value) !== undefined) {
-    const found = interfaces.find((i) => i.address === value);
-    if (found === undefined) {
-      throw new MulticastError(`No local interface has the address ${value}`);
-    }
-    name = found.name;
-  }
-  const linkLocal = interfaces.find((i) =>
-    i.family === "IPv6" && i.name === name && (i.scopeid ?? 0) > 0
-  );
-  if (linkLocal?.scopeid) return linkLocal.scopeid;
-  try {
-    for (const line of Deno.readTextFileSync("/proc/net/if_inet6").split("\n")) {
-      const fields = line.trim().split(/\s+/);
-      if (fields[5] === name && fields[1] !== undefined) return parseInt(fields[1], 16);
-    }
-  } catch {
-    // not Linux: fall through
-  }
-  throw new MulticastError(`No IPv6 network interface named "${name}"`);
-}
+/** Largest UDP payload, the size of the one receive buffer (nothing is ever cut). */
+const DATAGRAM_BYTES = 65_536;
 
-function explainJoinError(error: unknown, options: ReceiverSocketOptions): MulticastError {
-  const text = (error as Error).message ?? String(error);
-  const where = `${options.group} port ${options.port}`;
-  const iface = options.interface ?? "any interface";
-  if (/No such device|os error 19/i.test(text)) {
-    return new MulticastError(`Cannot join ${where} on ${iface}: no such interface`, {
-      cause: error,
-    });
-  }
-  if (/invalid.*address|syntax/i.test(text)) {
-    return new MulticastError(`Cannot join ${where}: invalid interface address "${iface}"`, {
-      cause: error,
-    });
-  }
-  if (/Address already in use|AddrInUse/i.test(text)) {
-    return new MulticastError(`Cannot join ${where} on ${iface}: already joined`, { cause: error });
-  }
-  if (/Cannot assign requested address|os error 99/i.test(text)) {
-    return new MulticastError(
-      `Cannot join ${where} on ${iface}: the interface has no such address`,
-      { cause: error },
-    );
-  }
-  if (/No route|unreachable/i.test(text)) {
-    return new MulticastError(
-      `Cannot join ${where} on ${iface}: no route for multicast (add one or choose --interface)`,
-      {
-        cause: error,
-      },
-    );
-  }
-  return new MulticastError(`Cannot join ${where} on ${iface}: ${text}`, { cause: error });
-}
+type Membership = Deno.MulticastV4Membership | Deno.MulticastV6Membership;
 
 /** A joined multicast socket. `close()` leaves the group and closes the socket; both are idempotent. */
-export class MulticastReceiver {
+export class MulticastReceiver implements DatagramReceiver {
+  readonly kind = "deno" as const;
+  readonly reason: string;
   readonly group: string;
   readonly port: number;
   readonly ipVersion: 4 | 6;
   /** What enlarging the kernel receive buffer did (needs --allow-ffi), for a log line. */
   readonly receiveBuffer: ReceiveBufferOutcome;
-  #conn: Deno.DatagramConn;
-  #membership: Deno.MulticastV4Membership | Deno.MulticastV6Membership;
-  #joinArgs: () => Promise<Deno.MulticastV4Membership | Deno.MulticastV6Membership>;
+  /** Deno has no source-specific join: the caller filters. */
+  readonly filtersSources = false;
+  /** Not known on this path (see the kernel receiver). */
+  readonly socketDrops: number | undefined = undefined;
+  readonly #conn: Deno.DatagramConn;
+  #membership: Membership;
+  readonly #joinArgs: () => Promise<Membership>;
+  readonly #batch: DatagramBatch;
+  readonly #buffer: Uint8Array;
+  #lastHostname = "";
+  #receiving = false;
   #closed = false;
 
   private constructor(
     options: ReceiverSocketOptions,
     ipVersion: 4 | 6,
     conn: Deno.DatagramConn,
-    membership: Deno.MulticastV4Membership | Deno.MulticastV6Membership,
-    join: () => Promise<Deno.MulticastV4Membership | Deno.MulticastV6Membership>,
+    membership: Membership,
+    join: () => Promise<Membership>,
     receiveBuffer: ReceiveBufferOutcome,
   ) {
+    this.reason = options.reason ?? "Deno.listenDatagram (opened directly)";
     this.receiveBuffer = receiveBuffer;
     this.group = options.group;
     this.port = options.port;
@@ -113,23 +66,13 @@ export class MulticastReceiver {
     this.#conn = conn;
     this.#membership = membership;
     this.#joinArgs = join;
+    this.#buffer = new Uint8Array(DATAGRAM_BYTES);
+    this.#batch = new DatagramBatch({ data: this.#buffer, capacity: 1, slotBytes: DATAGRAM_BYTES });
   }
 
   /** Binds to group:port with SO_REUSEADDR (several receivers per host) and joins the group. */
   static async open(options: ReceiverSocketOptions): Promise<MulticastReceiver> {
-    const problem = multicastProblem(options.group);
-    if (problem !== undefined) throw new MulticastError(`Refusing to join: ${problem}`);
-    if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535) {
-      throw new MulticastError(`Cannot receive on port ${options.port}: expected 1-65535`);
-    }
-    const ipVersion = ipVersionOf(options.group) as 4 | 6;
-    if (
-      ipVersion === 4 && options.interface !== undefined && ipVersionOf(options.interface) !== 4
-    ) {
-      throw new MulticastError(
-        `Cannot join ${options.group}: --interface must be an IPv4 address for an IPv4 group, got "${options.interface}"`,
-      );
-    }
+    const { ipVersion } = resolveReceiverOptions(options);
     const ifindex = ipVersion === 6 ? ipv6InterfaceIndex(options.interface) : 0;
     let conn: Deno.DatagramConn;
     try {
@@ -171,6 +114,50 @@ export class MulticastReceiver {
   }
 
   /**
+   * Receives the next datagram as a batch of one, stamped with performance.now() when JavaScript
+   * saw it; null once closed. Rejects with MulticastError when receiving fails.
+   */
+  async receiveBatch(): Promise<DatagramBatch | null> {
+    if (this.#closed) return null;
+    if (this.#receiving) throw new MulticastError("receiveBatch() is already pending");
+    this.#receiving = true;
+    const batch = this.#batch;
+    batch.count = 0;
+    let data: Uint8Array;
+    let from: Deno.Addr;
+    try {
+      [data, from] = await this.#conn.receive(this.#buffer);
+    } catch (error) {
+      if (this.#closed) return null;
+      throw new MulticastError(
+        `Cannot receive from ${this.group} port ${this.port}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    } finally {
+      this.#receiving = false;
+    }
+    batch.arrivalMs[0] = performance.now();
+    batch.lengths[0] = data.byteLength;
+    batch.truncated[0] = 0;
+    const address = from as Deno.NetAddr;
+    batch.ports[0] = address.port;
+    if (address.hostname !== this.#lastHostname) {
+      // Deno hands out a new string per datagram; parse only when the sender changed.
+      const parsed = parseIpAddress(address.hostname.split("%", 1)[0]!);
+      batch.address.fill(0, 0, 16);
+      if (parsed === undefined) {
+        batch.family[0] = 0;
+      } else {
+        batch.family[0] = parsed.family;
+        batch.address.set(parsed.bytes, 0);
+      }
+      this.#lastHostname = address.hostname;
+    }
+    batch.count = 1;
+    return batch;
+  }
+
+  /**
    * Leaves and joins the group again: a fresh IGMP/MLD report, which revives a stream that a switch
    * without a querier stopped forwarding.
    */
@@ -194,5 +181,10 @@ export class MulticastReceiver {
       // The socket is closing anyway.
     }
     this.#conn.close();
+  }
+
+  /** Same as close(), for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }
