@@ -95,11 +95,13 @@ export class RepetitionTimers {
   }
 }
 
-/** The largest k ≥ 0 with `elapsed > limit × k` (k > 0), in constant time for any gap. */
+/** The largest k ≥ 0 with `elapsed > limit × k`, in constant time for any gap. */
 function elapsedLimits(elapsed: number, limit: number): number {
   if (!(elapsed > limit)) return 0;
   let k = Math.floor(elapsed / limit);
-  while (k > 0 && !(elapsed > limit * k)) k--;
-  while (elapsed > limit * (k + 1)) k++;
+  if (k >= Number.MAX_SAFE_INTEGER) return k; // past integer precision: boundaries are moot
+  // The division is off by at most one either way: settle the boundary as the comparison does.
+  for (let i = 0; i < 2 && k > 0 && !(elapsed > limit * k); i++) k--;
+  for (let i = 0; i < 2 && elapsed > limit * (k + 1); i++) k++;
   return k;
 }

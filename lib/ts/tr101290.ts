@@ -63,12 +63,13 @@ export const DEFAULT_LIMITS: Tr101290Limits = {
   ptsIntervalMs: TR101290.PTS_INTERVAL_MS,
 };
 
-/** Longest accepted limit: one hour. */
+/** Accepted limits: 1 ms to one hour. */
+const MIN_LIMIT_MS = 1;
 const MAX_LIMIT_MS = 3_600_000;
 
 /**
  * The limits with defaults filled in. Throws ConfigError naming the field when one is not a
- * number of milliseconds in (0, 3 600 000].
+ * number of milliseconds in [1, 3 600 000].
  */
 export function resolveLimits(limits: Partial<Tr101290Limits> = {}): Tr101290Limits {
   const resolved = { ...DEFAULT_LIMITS };
@@ -76,11 +77,12 @@ export function resolveLimits(limits: Partial<Tr101290Limits> = {}): Tr101290Lim
     const value = limits[key];
     if (value === undefined) continue;
     if (
-      typeof value !== "number" || !Number.isFinite(value) || value <= 0 || value > MAX_LIMIT_MS
+      typeof value !== "number" || !Number.isFinite(value) || value < MIN_LIMIT_MS ||
+      value > MAX_LIMIT_MS
     ) {
       throw new ConfigError(
         key,
-        `${key} must be milliseconds in (0, ${MAX_LIMIT_MS}], got ${value}`,
+        `${key} must be milliseconds in [${MIN_LIMIT_MS}, ${MAX_LIMIT_MS}], got ${value}`,
       );
     }
     resolved[key] = value;
