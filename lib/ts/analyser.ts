@@ -151,11 +151,11 @@ export class TsAnalyser {
    *
    * `rtpGap`: the RTP sequence number of this datagram is not the successor of the previous one's
    * (packets lost, reordered or duplicated right before it). The correlation window of a
-   * continuity error on PID P is the span from P's previous packet with payload to the packet
-   * that shows the error: if any datagram in that span (the erroring one included) was flagged,
-   * the missing packets may have been in the lost datagrams and the error counts as network loss;
-   * otherwise it counts in `ccErrorsWithoutRtpLoss`: the stream was already broken when sent.
-   * ("Previous packet" includes adaptation-field-only packets, which repeat the counter.)
+   * continuity error on PID P is the span from P's previous packet (adaptation-field-only packets
+   * included: they repeat the counter) to the packet that shows the error: if any datagram in that
+   * span (the erroring one included) was flagged, the missing packets may have been in the lost
+   * datagrams and the error counts as network loss; otherwise it also counts in
+   * `ccErrorsWithoutRtpLoss`: the stream was already broken when it was sent.
    */
   feed(payload: Uint8Array, arrivalMs: number, rtpGap = false): void {
     if (this.#startMs !== this.#startMs) {

@@ -176,3 +176,12 @@ Deno.test("PSI parsers on random and mutated sections throw only TsParseError", 
   }
   assert.ok(parsed > 1000, `${parsed} parsed`);
 });
+
+Deno.test("decodeDvbText() never throws on random bytes", () => {
+  const random = mulberry32(300_468);
+  for (let i = 0; i < 20_000; i++) {
+    const bytes = Uint8Array.from({ length: (random() * 40) | 0 }, () => (random() * 256) | 0);
+    if (bytes.length > 0 && random() < 0.5) bytes[0] = (random() * 0x20) | 0; // a table prefix
+    assert.equal(typeof decodeDvbText(bytes), "string");
+  }
+});
