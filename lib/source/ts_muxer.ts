@@ -1,18 +1,21 @@
 // A small constant-bitrate MPEG-2 transport stream muxer (ISO/IEC 13818-1) for the test source: PAT,
-// PMT, one MPEG-1 Layer II audio stream of silent frames, PCR and null-packet padding, ready to be
-// carried 7 packets at a time in RTP (RFC 2250 §2). Writes into caller buffers, allocates nothing.
-import { STREAM_TYPE, TABLE_ID, TS } from "../ts/constants.ts";
-import { crc32Mpeg2 } from "../ts/crc32.ts";
+// PMT, SDT (ETSI EN 300 468), one MPEG-1 Layer II audio stream of silent frames, PCR and null
+// padding, ready to be carried 7 packets at a time in RTP (RFC 2250 §2), with optional TR 101 290
+// faults and their exact truth. Writes into caller buffers, allocates nothing per packet.
+import { TS } from "../ts/constants.ts";
+import type { Tr101290Limits } from "../ts/tr101290.ts";
+import { inWindow, RepeatedSchedule, type TsFaultOptions, validateFaults } from "./ts_faults.ts";
+import {
+  crcLastByteOffset,
+  DEFAULT_SERVICE,
+  patPacket,
+  pmtPacket,
+  sdtPacket,
+  TS_LAYOUT,
+} from "./ts_tables.ts";
+import { type TsTruth, TsTruthModel } from "./ts_truth.ts";
 
-/** The layout this muxer writes: one program with one audio stream that also carries the PCR. */
-export const TS_LAYOUT = {
-  TRANSPORT_STREAM_ID: 1,
-  PROGRAM_NUMBER: 1,
-  PMT_PID: 0x1000,
-  AUDIO_PID: 0x0100,
-  /** PES stream_id of the first MPEG audio stream (§2.4.3.7, Table 2-22). */
-  AUDIO_STREAM_ID: 0xc0,
-} as const;
+export { TS_LAYOUT };
 
 /**
  * The silent audio: MPEG-1 Layer II, 48 kHz, mono, 64 kbit/s (ISO/IEC 11172-3 §2.4.2.3). A frame
@@ -41,10 +44,20 @@ export interface TsMuxerOptions {
   pcrIntervalMs?: number;
   /** Presentation delay of the audio behind the PCR in milliseconds (default 200). */
   audioDelayMs?: number;
+  /**
+   * The SDT naming the service (EN 300 468 §5.2.3), sent every `intervalMs` (default 500; at
+   * most 2 s apart per TR 101 290 3.5); `false` sends none. Names default to
+   * {@link DEFAULT_SERVICE}; non-ASCII names are sent as UTF-8 (Annex A, prefix 0x15).
+   */
+  sdt?: { serviceName?: string; providerName?: string; intervalMs?: number } | false;
+  /** TR 101 290 faults to inject (none by default); their counts are in {@link TsMuxer.truth}. */
+  faults?: TsFaultOptions;
+  /** Limits the truth is counted against (the analyser's options; TR 101 290 defaults). */
+  limits?: Partial<Tr101290Limits>;
 }
 
-const PTS_MODULO = 2 ** 33;
-const PCR_MODULO = PTS_MODULO * 300;
+const PTS_MODULO = TS.PTS_MODULO;
+const PCR_MODULO = TS.PCR_MODULO;
 const AUDIO_FRAME_27MHZ = SILENT_AUDIO.SAMPLES_PER_FRAME *
   (TS.SYSTEM_CLOCK_HZ / SILENT_AUDIO.SAMPLE_RATE);
 const AUDIO_FRAME_90KHZ = SILENT_AUDIO.SAMPLES_PER_FRAME *
@@ -110,53 +123,28 @@ function writePts(out: Uint8Array, at: number, pts: number): void {
   out[at + 4] = ((low & 0x7f) << 1) | 1;
 }
 
-/*
- * PSI section header (ISO/IEC 13818-1 §2.4.4.3 PAT, §2.4.4.8 PMT), after a pointer_field of 0:
- *
- * | table_id (8) |1|0|11| section_length (12) | transport_stream_id or program_number (16) |
- * |11| version (5) |C| section_number (8) | last_section_number (8) | ...body... | CRC_32 (32) |
- *
- * PAT body: program_number (16), '111', program_map_PID (13).
- * PMT body: '111' PCR_PID (13), '1111' program_info_length (12) = 0,
- *           then per stream: stream_type (8), '111' elementary_PID (13), '1111' ES_info_length = 0.
- */
-function buildPsiPacket(pid: number, tableId: number, idExtension: number, body: number[]) {
-  const packet = new Uint8Array(TS.PACKET_SIZE).fill(0xff);
-  writeHeader(packet, 0, pid, true, 0b01, 0);
-  const sectionLength = 5 + body.length + 4;
-  const section = [
-    tableId,
-    0xb0 | (sectionLength >>> 8),
-    sectionLength & 0xff,
-    idExtension >>> 8,
-    idExtension & 0xff,
-    0xc1, // reserved '11', version 0, current_next_indicator 1
-    0x00,
-    0x00,
-    ...body,
-  ];
-  packet[4] = 0; // pointer_field
-  packet.set(section, 5);
-  const crc = crc32Mpeg2(packet, 5, 5 + section.length);
-  new DataView(packet.buffer).setUint32(5 + section.length, crc);
-  return packet;
-}
-
 /**
- * A constant-bitrate transport stream of one program (PAT, PMT on PID 0x1000, silent MPEG-1 Layer
- * II audio on PID 0x100 which also carries the PCR), padded with null packets to the exact rate.
+ * A constant-bitrate transport stream of one program (PAT, PMT on PID 0x1000, SDT on PID 0x11,
+ * silent MPEG-1 Layer II audio on PID 0x100 which also carries the PCR), padded with null packets
+ * to the exact rate.
  *
  * Time is the mux position: packet `i` starts at `i × 188 × 8 / bitrate` seconds, so PCR values
  * and the RTP timestamps of a sender pacing at the same rate agree. Each slot carries, in order of
  * priority: a PCR when one is due (in an audio packet if audio is pending, else an adaptation-field
- * only packet), PAT then PMT when due, audio while a frame is ready, otherwise a null packet.
+ * only packet), PAT, PMT then SDT when due, audio while a frame is ready, otherwise a null packet.
+ *
+ * Faults (see {@link TsFaultOptions}) are scheduled in mux time. {@link truth} counts what a
+ * TR 101 290 analyser must find, from what was written: each fillPackets() call is one datagram
+ * whose packets share the mux time of its first packet, the arrival time to feed the analyser.
  */
 export class TsMuxer {
   readonly #bitrate: number;
-  readonly #pat: Uint8Array;
-  readonly #pmt: Uint8Array;
+  readonly #pat = patPacket();
+  readonly #pmt = pmtPacket();
+  readonly #sdt: Uint8Array | null;
   readonly #pes = new Uint8Array(PES_BYTES);
   readonly #psiInterval27: number;
+  readonly #sdtInterval27: number;
   readonly #pcrInterval27: number;
   readonly #audioDelay90: number;
   /** Mux time of the next packet, 27 MHz, as whole ticks plus a remainder in 1/bitrate ticks. */
@@ -169,14 +157,31 @@ export class TsMuxer {
   #packets = 0;
   #lastPcr27 = -Infinity;
   #nextPsi27 = 0;
+  #nextSdt27 = 0;
+  #patPending = false;
   #pmtPending = false;
+  #sdtPending = false;
   #patCc = 0;
   #pmtCc = 0;
+  #sdtCc = 0;
   #audioCc = 0;
+  #audioPayloadPackets = 0;
   #frame = 0;
   /** Bytes of the current PES already written, or -1 when no frame is in progress. */
   #pesOffset = -1;
+  readonly #faults: TsFaultOptions;
+  readonly #ccSkips: RepeatedSchedule;
+  readonly #transportErrors: RepeatedSchedule;
+  readonly #crcErrors: RepeatedSchedule;
+  readonly #crcTable: "pat" | "pmt" | "sdt";
+  /** Per PCR jump: applied yet. */
+  readonly #jumped: boolean[];
+  /** Sum of the PCR jumps applied, 27 MHz ticks; and whether the next PCR carries the flag. */
+  #pcrOffset27 = 0;
+  #flagNextPcr = false;
+  readonly #truth: TsTruthModel;
 
+  /** Throws RangeError for a bad bitrate, name or fault, ConfigError for a bad limit. */
   constructor(options: TsMuxerOptions) {
     const { bitrate } = options;
     if (!Number.isSafeInteger(bitrate) || bitrate < MIN_TS_BITRATE) {
@@ -192,28 +197,20 @@ export class TsMuxer {
     this.#psiInterval27 = (options.psiIntervalMs ?? 100) * 27_000;
     this.#pcrInterval27 = (options.pcrIntervalMs ?? 30) * 27_000;
     this.#audioDelay90 = (options.audioDelayMs ?? 200) * 90;
-    this.#pat = buildPsiPacket(
-      TS.PAT_PID,
-      TABLE_ID.PROGRAM_ASSOCIATION,
-      TS_LAYOUT.TRANSPORT_STREAM_ID,
-      [
-        TS_LAYOUT.PROGRAM_NUMBER >>> 8,
-        TS_LAYOUT.PROGRAM_NUMBER & 0xff,
-        0xe0 | (TS_LAYOUT.PMT_PID >>> 8),
-        TS_LAYOUT.PMT_PID & 0xff,
-      ],
+    const sdt = options.sdt ?? {};
+    this.#sdt = sdt === false ? null : sdtPacket(
+      sdt.serviceName ?? DEFAULT_SERVICE.SERVICE_NAME,
+      sdt.providerName ?? DEFAULT_SERVICE.PROVIDER_NAME,
     );
-    this.#pmt = buildPsiPacket(TS_LAYOUT.PMT_PID, TABLE_ID.PROGRAM_MAP, TS_LAYOUT.PROGRAM_NUMBER, [
-      0xe0 | (TS_LAYOUT.AUDIO_PID >>> 8), // PCR_PID
-      TS_LAYOUT.AUDIO_PID & 0xff,
-      0xf0, // program_info_length 0
-      0x00,
-      STREAM_TYPE.MPEG1_AUDIO,
-      0xe0 | (TS_LAYOUT.AUDIO_PID >>> 8),
-      TS_LAYOUT.AUDIO_PID & 0xff,
-      0xf0, // ES_info_length 0
-      0x00,
-    ]);
+    this.#sdtInterval27 = (sdt === false ? 500 : sdt.intervalMs ?? 500) * 27_000;
+    this.#faults = options.faults ?? {};
+    validateFaults(this.#faults);
+    this.#ccSkips = new RepeatedSchedule(this.#faults.ccSkips);
+    this.#transportErrors = new RepeatedSchedule(this.#faults.transportErrors);
+    this.#crcErrors = new RepeatedSchedule(this.#faults.crcErrors);
+    this.#crcTable = this.#faults.crcErrors?.table ?? "pat";
+    this.#jumped = (this.#faults.pcrJumps ?? []).map(() => false);
+    this.#truth = new TsTruthModel(options.limits);
     // PES header (§2.4.3.6): start code, stream_id, PES_packet_length, '10' 0 0 0
     // data_alignment 1 0 0, PTS_DTS_flags '10', PES_header_data_length 5, PTS, then the frame.
     const pesLength = PES_BYTES - 6;
@@ -237,6 +234,16 @@ export class TsMuxer {
     return this.#time27;
   }
 
+  /** Mux time of the next packet in ms: the arrival time of the next datagram. */
+  get timeMs(): number {
+    return this.#time27 / 27_000;
+  }
+
+  /** What a TR 101 290 analyser must count on everything written so far. */
+  get truth(): TsTruth {
+    return this.#truth.snapshot();
+  }
+
   /**
    * Writes the next `count` transport packets (default 7, one RTP payload per RFC 2250) to
    * `out[0, count × 188)`. Throws a RangeError when `out` is too small.
@@ -247,8 +254,10 @@ export class TsMuxer {
         `Cannot write ${count} TS packets into ${out.length} bytes (need ${count} × ${TS.PACKET_SIZE})`,
       );
     }
+    if (count > 0) this.#truth.datagram(this.timeMs);
     for (let i = 0; i < count; i++) {
       this.#writePacket(out, i * TS.PACKET_SIZE);
+      this.#truth.packet();
       this.#packets++;
       this.#time27 += this.#step27;
       this.#timeRemainder += this.#stepRemainder;
@@ -261,49 +270,115 @@ export class TsMuxer {
 
   #writePacket(out: Uint8Array, at: number): void {
     const now = this.#time27;
+    const ms = now / 27_000;
+    const faults = this.#faults;
+    const audioGap = inWindow(faults.audioGaps, ms);
+    if (audioGap && this.#pesOffset < 0) {
+      // Frames that fall in the gap are never sent.
+      while (now >= this.#frame * AUDIO_FRAME_27MHZ) this.#frame++;
+    }
     const audioReady = this.#pesOffset >= 0 || now >= this.#frame * AUDIO_FRAME_27MHZ;
-    if (now - this.#lastPcr27 >= this.#pcrInterval27) {
-      const pcr = (now + this.#pcrByteOffset27) % PCR_MODULO;
+    const pcrAllowed = !audioGap && !inWindow(faults.pcrGaps, ms);
+    if (pcrAllowed && now - this.#lastPcr27 >= this.#pcrInterval27) {
+      this.#applyPcrJumps(ms);
+      const pcr = (now + this.#pcrByteOffset27 + this.#pcrOffset27) % PCR_MODULO;
+      const flagged = this.#flagNextPcr;
+      this.#flagNextPcr = false;
       this.#lastPcr27 = now;
       if (audioReady) {
-        this.#writeAudio(out, at, pcr);
+        this.#writeAudio(out, at, pcr, flagged);
       } else {
         // Adaptation field only: the continuity counter is not incremented (§2.4.3.3).
         writeHeader(out, at, TS_LAYOUT.AUDIO_PID, false, 0b10, this.#audioCc - 1);
         out[at + 4] = TS.PAYLOAD_SIZE - 1;
-        out[at + 5] = 0x10; // PCR_flag
+        out[at + 5] = flagged ? 0x90 : 0x10; // PCR_flag, discontinuity_indicator if flagged
         writePcr(out, at + 6, pcr);
         out.fill(0xff, at + 12, at + TS.PACKET_SIZE);
+        this.#truth.audioPacket();
       }
+      this.#truth.pcr(pcr, flagged);
       return;
     }
     if (now >= this.#nextPsi27) {
       while (this.#nextPsi27 <= now) this.#nextPsi27 += this.#psiInterval27;
-      out.set(this.#pat, at);
-      out[at + 3] = 0x10 | (this.#patCc++ & 0x0f);
+      this.#patPending = true;
       this.#pmtPending = true;
-      return;
+      if (this.#sdt !== null && now >= this.#nextSdt27) {
+        while (this.#nextSdt27 <= now) this.#nextSdt27 += this.#sdtInterval27;
+        this.#sdtPending = true;
+      }
+    }
+    if (this.#patPending) {
+      this.#patPending = false;
+      if (!inWindow(faults.patGaps, ms)) {
+        this.#truth.pat(this.#writeSection(out, at, this.#pat, this.#patCc++, "pat", ms));
+        return;
+      }
     }
     if (this.#pmtPending) {
-      out.set(this.#pmt, at);
-      out[at + 3] = 0x10 | (this.#pmtCc++ & 0x0f);
       this.#pmtPending = false;
+      if (!inWindow(faults.pmtGaps, ms)) {
+        this.#truth.pmt(this.#writeSection(out, at, this.#pmt, this.#pmtCc++, "pmt", ms));
+        return;
+      }
+    }
+    if (this.#sdtPending && this.#sdt !== null) {
+      this.#sdtPending = false;
+      this.#truth.sdt(this.#writeSection(out, at, this.#sdt, this.#sdtCc++, "sdt", ms));
       return;
     }
-    if (audioReady) {
-      this.#writeAudio(out, at, -1);
+    if (audioReady && (!audioGap || this.#pesOffset >= 0)) {
+      this.#writeAudio(out, at, -1, false);
       return;
     }
     out.set(NULL_PACKET, at);
   }
 
+  /** Writes a table packet with counter `cc`; returns false when its CRC was corrupted. */
+  #writeSection(
+    out: Uint8Array,
+    at: number,
+    packet: Uint8Array,
+    cc: number,
+    table: "pat" | "pmt" | "sdt",
+    ms: number,
+  ): boolean {
+    out.set(packet, at);
+    out[at + 3] = 0x10 | (cc & 0x0f);
+    if (this.#crcTable !== table || !this.#crcErrors.due(ms)) return true;
+    this.#crcErrors.apply();
+    out[at + crcLastByteOffset(packet)]! ^= 0xff;
+    return false;
+  }
+
+  #applyPcrJumps(ms: number): void {
+    const jumps = this.#faults.pcrJumps;
+    if (jumps === undefined) return;
+    for (let i = 0; i < jumps.length; i++) {
+      const jump = jumps[i]!;
+      if (this.#jumped[i] || ms < jump.atMs) continue;
+      this.#jumped[i] = true;
+      this.#pcrOffset27 = (this.#pcrOffset27 + Math.round(jump.jumpMs * 27_000)) % PCR_MODULO;
+      if (this.#pcrOffset27 < 0) this.#pcrOffset27 += PCR_MODULO;
+      if (jump.flagged === true) this.#flagNextPcr = true;
+    }
+  }
+
   /** One packet of the current (or next) audio PES; `pcr` ≥ 0 adds a PCR. */
-  #writeAudio(out: Uint8Array, at: number, pcr: number): void {
+  #writeAudio(out: Uint8Array, at: number, pcr: number, flagged: boolean): void {
     if (this.#pesOffset < 0) {
       const pts = (this.#frame * AUDIO_FRAME_90KHZ + this.#audioDelay90) % PTS_MODULO;
       writePts(this.#pes, 9, pts);
       this.#frame++;
       this.#pesOffset = 0;
+      this.#truth.pts();
+    }
+    const ms = this.#time27 / 27_000;
+    // A skipped counter needs an earlier packet to differ from, and no discontinuity flag.
+    if (this.#audioPayloadPackets > 0 && !flagged && this.#ccSkips.due(ms)) {
+      this.#ccSkips.apply();
+      this.#audioCc++;
+      this.#truth.ccSkip();
     }
     const remaining = PES_BYTES - this.#pesOffset;
     const capacity = TS.PAYLOAD_SIZE - (pcr >= 0 ? PCR_FIELD_BYTES : 0);
@@ -317,11 +392,17 @@ export class TsMuxer {
       adaptationBytes > 0 ? 0b11 : 0b01,
       this.#audioCc++,
     );
+    this.#audioPayloadPackets++;
+    if (this.#transportErrors.due(ms)) {
+      this.#transportErrors.apply();
+      out[at + 1]! |= 0x80;
+      this.#truth.transportError();
+    }
     let p = at + 4;
     if (adaptationBytes > 0) {
       out[p++] = adaptationBytes - 1;
       if (adaptationBytes > 1) {
-        out[p++] = pcr >= 0 ? 0x10 : 0x00;
+        out[p++] = pcr >= 0 ? (flagged ? 0x90 : 0x10) : 0x00;
         if (pcr >= 0) {
           writePcr(out, p, pcr);
           p += 6;
@@ -335,6 +416,7 @@ export class TsMuxer {
     for (let i = 0, from = this.#pesOffset; i < length; i++) out[p + i] = pes[from + i]!;
     this.#pesOffset += length;
     if (this.#pesOffset === PES_BYTES) this.#pesOffset = -1;
+    this.#truth.audioPacket();
   }
 }
 

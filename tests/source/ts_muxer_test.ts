@@ -55,12 +55,13 @@ function parseTs(u8: Uint8Array): ParsedPacket[] {
   return packets;
 }
 
-/** A PSI section (pointer_field 0) from a packet's payload, checked for CRC and syntax. */
-function readSection(payload: Uint8Array, tableId: number): Uint8Array {
+/** A PSI/SI section (pointer_field 0) from a packet's payload, checked for CRC and syntax. */
+function readSection(payload: Uint8Array, tableId: number, dvb = false): Uint8Array {
   assert.equal(payload[0], 0, "pointer_field");
   const section = payload.subarray(1);
   assert.equal(section[0], tableId, "table_id");
-  assert.equal(section[1]! & 0xc0, 0x80, "section_syntax_indicator 1, '0'");
+  // PSI: section_syntax_indicator 1, '0'; DVB SI: 1, reserved_future_use 1 (EN 300 468 §5.2).
+  assert.equal(section[1]! & 0xc0, dvb ? 0xc0 : 0x80, "section_syntax_indicator and next bit");
   const length = ((section[1]! & 0x0f) << 8) | section[2]!;
   const whole = section.subarray(0, 3 + length);
   assert.equal(crc32Mpeg2(whole), 0, "CRC_32 over the section including the CRC is 0");
@@ -99,9 +100,14 @@ Deno.test("TsMuxer output is a valid transport stream at every bitrate", async (
       const lastCc = new Map<number, number>();
       for (const p of packets) {
         assert.ok(
-          ([TS.PAT_PID, TS_LAYOUT.PMT_PID, TS_LAYOUT.AUDIO_PID, TS.NULL_PID] as number[]).includes(
-            p.pid,
-          ),
+          ([
+            TS.PAT_PID,
+            TS_LAYOUT.PMT_PID,
+            TS_LAYOUT.SDT_PID,
+            TS_LAYOUT.AUDIO_PID,
+            TS.NULL_PID,
+          ] as number[])
+            .includes(p.pid),
           `unexpected PID ${p.pid}`,
         );
         if (p.pid === TS.NULL_PID) continue;
@@ -132,6 +138,14 @@ Deno.test("TsMuxer output is a valid transport stream at every bitrate", async (
         assert.equal(((s[10]! & 0x0f) << 8) | s[11]!, 0, "program_info_length");
         assert.equal(s[12], STREAM_TYPE.MPEG1_AUDIO);
         assert.equal(((s[13]! & 0x1f) << 8) | s[14]!, TS_LAYOUT.AUDIO_PID);
+      }
+      // SDT (EN 300 468 §5.2.3): valid sections every 500 ms, naming the one service.
+      const sdts = packets.filter((p) => p.pid === TS_LAYOUT.SDT_PID);
+      assert.ok(Math.abs(sdts.length - seconds * 2) <= 1, `${sdts.length} SDT packets`);
+      for (const sdt of sdts) {
+        const s = readSection(sdt.payload, TABLE_ID.SERVICE_DESCRIPTION_ACTUAL, true);
+        assert.equal((s[3]! << 8) | s[4]!, TS_LAYOUT.TRANSPORT_STREAM_ID);
+        assert.equal((s[11]! << 8) | s[12]!, TS_LAYOUT.PROGRAM_NUMBER, "service_id");
       }
       for (const list of [pats, pmts]) {
         assert.ok(list[0]!.index <= 2, "PSI right at the start");
