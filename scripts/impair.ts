@@ -9,8 +9,8 @@ import {
   type RelayOptions,
   relayRtpStream,
   type RelayTruth,
-  SOURCE_DEFAULTS,
-} from "../lib/source/rtp_source.ts";
+} from "../lib/source/relay.ts";
+import { SEND_DEFAULTS } from "../lib/source/multicast_sender.ts";
 import {
   exitCodeFor,
   parseFlags,
@@ -32,7 +32,7 @@ Without --packets or --duration it runs until SIGINT/SIGTERM.
 Options:
   --from GROUP:PORT   Group to receive from, e.g. 239.0.0.1:5004 or [ff15::1]:5004 (required)
   --to GROUP:PORT     Group to send to; must differ from --from (required)
-  --ttl N             Multicast TTL of the output, 0-255 (default ${SOURCE_DEFAULTS.ttl}: never leaves this host).
+  --ttl N             Multicast TTL of the output, 0-255 (default ${SEND_DEFAULTS.ttl}: never leaves this host).
                       IPv6: only 1, or 0 with an interface-local group (ff01::/16)
   --interface IP      IPv4: interface address to join --from on and to send from
   --packets N         Stop after N datagrams received

@@ -1,7 +1,7 @@
 // End-to-end tests against real peers nobody here wrote: VLC, ffmpeg, GStreamer, ffprobe. Run inside
 // the private network namespace of scripts/netns_test.sh; ignored elsewhere.
 import assert from "node:assert/strict";
-import { relayRtpStream } from "../../lib/source/rtp_source.ts";
+import { relayRtpStream } from "../../lib/source/relay.ts";
 import { type ClientResult, spawnClient } from "../support/client_process.ts";
 import {
   ffprobeUrl,
