@@ -3,13 +3,11 @@
 // group, port and interface.
 import { MulticastError } from "../common/errors.ts";
 import { ipVersionOf, multicastProblem } from "./multicast_address.ts";
-import { enlargeReceiveBuffer, type ReceiveBufferOutcome } from "./socket_buffer.ts";
-
-/**
- * Kernel receive buffer asked for (SO_RCVBUF, capped by net.core.rmem_max): the default 212 992
- * bytes hold ~90 datagrams of 1328 bytes, under 1 ms at 100 000 packets/s.
- */
-export const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
+import {
+  enlargeReceiveBuffer,
+  type ReceiveBufferOutcome,
+  SOCKET_RECEIVE_BUFFER_BYTES,
+} from "./socket_buffer.ts";
 
 /** Options of {@link MulticastReceiver.open}. */
 export interface ReceiverSocketOptions {
@@ -17,7 +15,7 @@ export interface ReceiverSocketOptions {
   readonly port: number;
   /** IPv4: local interface address; IPv6: interface name or index. Default: any. */
   readonly interface?: string;
-  /** SO_RCVBUF to ask for; default RECEIVE_BUFFER_BYTES; 0 keeps the kernel default. */
+  /** SO_RCVBUF to ask for; default SOCKET_RECEIVE_BUFFER_BYTES; 0 keeps the kernel default. */
   readonly receiveBufferBytes?: number;
 }
 
@@ -145,7 +143,7 @@ export class MulticastReceiver {
         { cause: error },
       );
     }
-    const bytes = options.receiveBufferBytes ?? RECEIVE_BUFFER_BYTES;
+    const bytes = options.receiveBufferBytes ?? SOCKET_RECEIVE_BUFFER_BYTES;
     const receiveBuffer: ReceiveBufferOutcome = bytes > 0
       ? enlargeReceiveBuffer(conn.addr as Deno.NetAddr, bytes)
       : { ok: false, reason: "not asked for" };

@@ -13,6 +13,12 @@ export const SOCKET_OPTION = {
   SO_RCVBUFFORCE: 33,
 } as const;
 
+/**
+ * Kernel receive buffer (SO_RCVBUF, capped by net.core.rmem_max) the client's socket asks for: the
+ * default 212 992 bytes hold ~90 datagrams of 1328 bytes, under 1 ms at 100 000 packets/s.
+ */
+export const SOCKET_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
+
 /** Outcome of {@link enlargeReceiveBuffer}. */
 export type ReceiveBufferOutcome =
   | {
