@@ -70,6 +70,17 @@ export function resolveLimits(limits: RunLimits): ResolvedLimits {
   return { packets, durationS };
 }
 
+/** The checked options of one source or relay run. */
+export interface ResolvedRun {
+  readonly limits: ResolvedLimits;
+  readonly impairment: ResolvedImpairment;
+}
+
+/** {@link resolveLimits} then {@link resolveImpairment}: the run options the source and relay share. */
+export function resolveRun(options: RunLimits & ImpairmentSettings): ResolvedRun {
+  return { limits: resolveLimits(options), impairment: resolveImpairment(options) };
+}
+
 /** Wall-clock seconds since `startMs` (a performance.now() reading), to the millisecond. */
 export function elapsedSeconds(startMs: number): number {
   return Math.round(performance.now() - startMs) / 1000;

@@ -7,8 +7,7 @@ import {
   elapsedSeconds,
   ImpairedSender,
   type ImpairmentSettings,
-  resolveImpairment,
-  resolveLimits,
+  resolveRun,
 } from "./impaired_sender.ts";
 import {
   checkGroup,
@@ -107,8 +106,7 @@ export async function relayRtpStream(options: RelayOptions): Promise<RelayTruth>
   if (send.group === options.from.group && send.port === fromPort) {
     throw new ConfigError("to", `to: ${send.group} port ${send.port} is the group relayed from`);
   }
-  const { packets: limit, durationS } = resolveLimits(options);
-  const impairment = resolveImpairment(options);
+  const { limits: { packets: limit, durationS }, impairment } = resolveRun(options);
   const from: Endpoint = { group: options.from.group, port: fromPort };
   const to: Endpoint = { group: send.group, port: send.port };
 

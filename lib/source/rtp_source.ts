@@ -9,8 +9,7 @@ import {
   elapsedSeconds,
   ImpairedSender,
   type ImpairmentSettings,
-  resolveImpairment,
-  resolveLimits,
+  resolveRun,
 } from "./impaired_sender.ts";
 import {
   checkInteger,
@@ -123,13 +122,12 @@ export async function sendRtpStream(options: RtpSourceOptions): Promise<SourceTr
     0,
     0xffff_ffff,
   );
-  const limits = resolveLimits(options);
+  const { limits, impairment } = resolveRun(options);
   let limit = limits.packets;
   if (limits.durationS !== undefined) {
     const bits = MP2T_RTP.PAYLOAD_BYTES * 8;
     limit = Math.min(limit, Math.ceil((limits.durationS * bitrate) / bits));
   }
-  const impairment = resolveImpairment(options);
   const muxer = new TsMuxer({ bitrate });
   const packet = new Uint8Array(MP2T_RTP.DATAGRAM_BYTES);
   const payload = packet.subarray(RTP_HEADER.FIXED_LENGTH);
