@@ -114,7 +114,6 @@ export class Child implements AsyncDisposable {
   readonly #err: TextCapture;
   #firstStdoutMs: number | undefined;
   #exited = false;
-  #stopping: Promise<ChildResult> | undefined;
 
   constructor(program: string, args: readonly string[], options: ChildOptions = {}) {
     this.command = [program, ...args];
@@ -203,7 +202,7 @@ export class Child implements AsyncDisposable {
             this.stderr.slice(-2000),
         );
       }
-      await delay(10);
+      await delay(5);
     }
   }
 
@@ -213,16 +212,10 @@ export class Child implements AsyncDisposable {
     return this.#result(await this.status);
   }
 
-  /**
-   * Sends `signal` (unless exited), waits up to `graceMs` for the exit, then SIGKILL; returns what
-   * the process left. Calling it again returns the same promise.
-   */
-  stop(signal: Deno.Signal = "SIGTERM", graceMs = 5_000): Promise<ChildResult> {
-    this.#stopping ??= (async () => {
-      this.kill(signal);
-      return await this.finished(graceMs);
-    })();
-    return this.#stopping;
+  /** Sends `signal` (unless exited), waits up to `graceMs` for the exit, then SIGKILL; returns what the process left. */
+  async stop(signal: Deno.Signal = "SIGTERM", graceMs = 5_000): Promise<ChildResult> {
+    this.kill(signal);
+    return await this.finished(graceMs);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -4,14 +4,17 @@
 import assert from "node:assert/strict";
 import { randomGroup4, randomRtpPort } from "../../scripts/support/endpoints.ts";
 import { inPrivateNetns } from "../../scripts/support/netns.ts";
-import { runDeno, spawnDeno } from "../../scripts/support/process.ts";
+import { spawnDeno } from "../../scripts/support/process.ts";
 import { assertCountsMatch } from "../support/impairment_truth.ts";
 import { Collector, readRtp } from "../support/multicast_collector.ts";
+import {
+  assertHelpLists,
+  assertUsageErrors,
+  runNetScript,
+  SHARED_SOURCE_FLAGS,
+} from "../support/script_cli.ts";
 
-/** `deno run --allow-net scripts/source.ts ARGS` (the `source` permission set) to the end. */
-function runSource(args: string[]) {
-  return runDeno(["run", "--no-prompt", "--allow-net", "scripts/source.ts", ...args]);
-}
+const SOURCE = "scripts/source.ts";
 
 Deno.test({
   name: "scripts/source.ts prints the truth as one JSON line and exits 0",
@@ -20,7 +23,7 @@ Deno.test({
     const group = randomGroup4();
     const port = randomRtpPort();
     await using collector = await Collector.open(group, port);
-    const result = await runSource([
+    const result = await runNetScript(SOURCE, [
       "--group",
       group,
       "--port",
@@ -63,7 +66,7 @@ Deno.test({
       "run",
       "--no-prompt",
       "--allow-net",
-      "scripts/source.ts",
+      SOURCE,
       "--group",
       group,
       "--port",
@@ -84,7 +87,7 @@ Deno.test({
   name: "scripts/source.ts rejects bad flags with one line and exits 2",
   ignore: !inPrivateNetns(),
   fn: async (t) => {
-    const cases: [string[], RegExp][] = [
+    await assertUsageErrors(t, SOURCE, [
       [["--loss", "2"], /--loss: expected a probability/],
       [["--bitrate", "fast"], /--bitrate: expected bit\/s/],
       [["--group", "10.0.0.1"], /not a multicast address/],
@@ -92,36 +95,16 @@ Deno.test({
       [["--bogus"], /Unknown option '--bogus'/],
       [["extra"], /positional/],
       [["--group", "ff15::1"], /IPv6 hop limit/],
-    ];
-    for (const [args, pattern] of cases) {
-      await t.step(`scripts/source.ts ${args.join(" ")}`, async () => {
-        const result = await runSource(args);
-        assert.equal(result.code, 2, result.stderr);
-        assert.equal(result.stdout, "");
-        assert.match(result.stderr, /^rtp-(source|impair): [^\n]+\n$/);
-        assert.match(result.stderr, pattern);
-      });
-    }
+    ]);
     await t.step("--help explains every flag and exits 0", async () => {
-      const flags = [
+      await assertHelpLists(SOURCE, [
         "--group",
         "--port",
-        "--ttl",
         "--bitrate",
         "--ssrc",
         "--start-seq",
-        "--packets",
-        "--duration",
-        "--loss",
-        "--duplicate",
-        "--reorder",
-        "--seed",
-        "--interface",
-        "--json",
-      ];
-      const result = await runSource(["--help"]);
-      assert.equal(result.code, 0);
-      for (const flag of flags) assert.match(result.stdout, new RegExp(`^  ${flag} `, "m"));
+        ...SHARED_SOURCE_FLAGS,
+      ]);
     });
   },
 });
