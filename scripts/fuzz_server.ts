@@ -4,7 +4,7 @@
 // Traffic goes only to a server it starts itself on 127.0.0.1.
 import { parseArgs } from "node:util";
 import { mulberry32 } from "../lib/common/prng.ts";
-import { startServer } from "../tests/support/server_process.ts";
+import { startServer } from "./support/server_process.ts";
 
 /** Outcome of a fuzz run. */
 export interface FuzzReport {

@@ -13,20 +13,9 @@ import {
 } from "../lib/common/flags.ts";
 import { ConfigError } from "../lib/common/errors.ts";
 import { delay } from "../lib/common/delay.ts";
-import { mulberry32 } from "../lib/common/prng.ts";
-import { parseBitrate, sendRtpStream } from "../lib/source/rtp_source.ts";
-import { spawnClient } from "../tests/support/client_process.ts";
-import { startStreamServer } from "../tests/support/server_process.ts";
-import {
-  assertPrivateNetns,
-  clientFigures,
-  inPrivateNetns,
-  readKernelCounters,
-  readUdpSocket,
-  rssMb,
-  runInPrivateNetns,
-  waitForSocketDrain,
-} from "./fuzz_client.ts";
+import { parseBitrate } from "../lib/source/rtp_source.ts";
+import { type ClientFigures, startClientRig } from "./support/client_rig.ts";
+import { assertPrivateNetns, inPrivateNetns, runInPrivateNetns } from "./support/netns.ts";
 
 /** Options of {@link runClientSoak}. */
 export interface ClientSoakOptions {
@@ -86,17 +75,7 @@ export interface ClientSoakReport {
     readonly reordered: number;
   };
   /** The client's summary. */
-  readonly client: {
-    readonly exitCode: number;
-    readonly sources: number;
-    readonly ssrc: number | null;
-    readonly packets: number;
-    readonly lost: number;
-    readonly duplicates: number;
-    readonly reordered: number;
-    readonly invalid: number;
-    readonly stalls: number;
-  };
+  readonly client: ClientFigures;
   readonly kernel: {
     readonly socketDrops: number;
     readonly rcvbufErrors: number;
@@ -143,137 +122,90 @@ export async function runClientSoak(options: ClientSoakOptions = {}): Promise<Cl
   const group = options.group ?? DEFAULTS.group;
   const durationS = minutes * 60;
   const baselineS = Math.min(60, durationS / 2);
-  const random = mulberry32(seed ^ 0x50a6);
-  const port = 20_000 + 2 * Math.floor(random() * 20_000);
-  const ssrc = Math.floor(random() * 0x1_0000_0000);
-  const startSeq = Math.floor(random() * 0x10000);
-
-  await using server = await startStreamServer(group, port);
-  const client = spawnClient([
-    "--server",
-    server.url,
-    "--json",
-    "--timeout",
-    "30",
-    "--stall-after",
-    "5",
-  ]);
-  let finished = false;
-  try {
-    await client.waitForLog(/Joined /);
-    const pid = client.process.pid;
-    const before = readKernelCounters(group, port);
-    const samples: RssSample[] = [];
-    const drops = () =>
-      (readUdpSocket(group, port)?.drops ?? before.socket.drops) - before.socket.drops;
-    let startMs = Number.NaN;
-    let streamStarted!: () => void;
-    const started = new Promise<void>((resolve) => (streamStarted = resolve));
-    const done = new AbortController();
-    const stream = sendRtpStream({
-      group,
-      port,
-      ttl: 0,
-      bitrate,
-      ssrc,
-      startSeq,
-      seed,
-      loss: options.loss ?? DEFAULTS.loss,
-      duplicate: options.duplicate ?? 0,
-      reorder: options.reorder ?? 0,
-      durationS,
-      onStart: () => {
-        startMs = performance.now();
-        samples.push({ atS: 0, rssMb: rssMb(pid), drops: drops() });
-        streamStarted();
-      },
-    }).finally(() => done.abort());
-    // A stream that fails to start must not leave the wait hanging.
-    await Promise.race([started, stream]);
-    // Sample until the stream ends; bounded by the sample count the duration allows, plus slack.
-    const maxSamples = Math.ceil(durationS / sampleEveryS) + 30;
-    for (let i = 1; i <= maxSamples && !done.signal.aborted; i++) {
-      await delay(Math.max(0, startMs + i * sampleEveryS * 1000 - performance.now()), done.signal);
-      if (done.signal.aborted) break;
-      samples.push({
-        atS: round1((performance.now() - startMs) / 1000),
-        rssMb: rssMb(pid),
-        drops: drops(),
-      });
-    }
-    const truth = await stream;
-    const drained = await waitForSocketDrain(group, port);
-    const endMb = rssMb(pid);
-    samples.push({
-      atS: round1((performance.now() - startMs) / 1000),
-      rssMb: endMb,
-      drops: drops(),
-    });
-    const after = readKernelCounters(group, port);
-    client.process.kill("SIGINT");
-    const result = await client.finished();
-    finished = true;
-
-    const clientReport = clientFigures(result);
-    const sources = clientReport.sources;
-    const baseline = samples.find((s) => s.atS >= baselineS) ?? samples[samples.length - 1]!;
-    const afterBaseline = samples.filter((s) => s.atS >= baseline.atS);
-    const peakMb = Math.max(...afterBaseline.map((s) => s.rssMb));
-    const growthMb = round1(endMb - baseline.rssMb);
-    const peakGrowthMb = round1(peakMb - baseline.rssMb);
-    const lossMatches = result.code === 0 && sources === 1 &&
-      clientReport.ssrc === truth.ssrc && clientReport.lost === truth.lost &&
-      clientReport.duplicates === truth.duplicated && clientReport.reordered === truth.reordered &&
-      clientReport.packets === truth.sent && clientReport.invalid === 0;
-    const socketDrops = after.socket.drops - before.socket.drops;
-    const lossMatchesWithKernelDrops = clientReport.lost === truth.lost + socketDrops;
-    const rssFlat = peakGrowthMb < MAX_GROWTH_MB;
-    return {
-      seed,
-      group,
-      port,
-      minutes,
-      bitrate,
-      seconds: truth.durationS,
-      rss: {
-        baselineS: baseline.atS,
-        baselineMb: baseline.rssMb,
-        endMb,
-        growthMb,
-        peakGrowthMb,
-        samples,
-      },
-      source: {
-        ssrc: truth.ssrc,
-        generated: truth.generated,
-        sent: truth.sent,
-        dropped: truth.dropped,
-        lost: truth.lost,
-        duplicated: truth.duplicated,
-        reordered: truth.reordered,
-      },
-      client: clientReport,
-      kernel: {
-        socketDrops,
-        rcvbufErrors: after.udp.rcvbufErrors - before.udp.rcvbufErrors,
-        softnetDropped: after.softnet - before.softnet,
-        drained,
-      },
-      lossMatches,
-      lossMatchesWithKernelDrops,
-      rssFlat,
-      ok: lossMatches && rssFlat && drained,
-    };
-  } finally {
-    if (!finished) {
-      try {
-        client.process.kill("SIGKILL");
-      } catch {
-        // already exited
-      }
-      await client.finished().catch(() => {});
-    }
+  await using rig = await startClientRig({ group, seed: seed ^ 0x50a6, stallAfterS: 5 });
+  const { port } = rig;
+  const samples: RssSample[] = [];
+  const sample = (atS: number) =>
+    samples.push({ atS, rssMb: rig.rssMb(), drops: rig.socketDrops() });
+  let startMs = Number.NaN;
+  const done = new AbortController();
+  // A stream that fails to start must not leave the wait hanging.
+  const stream = await rig.sendStream({
+    bitrate,
+    seed,
+    loss: options.loss ?? DEFAULTS.loss,
+    duplicate: options.duplicate ?? 0,
+    reorder: options.reorder ?? 0,
+    durationS,
+    onStart: () => {
+      startMs = performance.now();
+      sample(0);
+    },
+  });
+  const ended = stream.done.finally(() => done.abort());
+  // Sample until the stream ends; bounded by the sample count the duration allows, plus slack.
+  const maxSamples = Math.ceil(durationS / sampleEveryS) + 30;
+  for (let i = 1; i <= maxSamples && !done.signal.aborted; i++) {
+    await delay(Math.max(0, startMs + i * sampleEveryS * 1000 - performance.now()), done.signal);
+    if (done.signal.aborted) break;
+    sample(round1((performance.now() - startMs) / 1000));
   }
+  const truth = await ended;
+  const drained = await rig.drained();
+  sample(round1((performance.now() - startMs) / 1000));
+  const endMb = samples[samples.length - 1]!.rssMb;
+  const { after, result, figures: clientReport } = await rig.finish();
+  const before = rig.before;
+
+  const sources = clientReport.sources;
+  const baseline = samples.find((s) => s.atS >= baselineS) ?? samples[samples.length - 1]!;
+  const afterBaseline = samples.filter((s) => s.atS >= baseline.atS);
+  const peakMb = Math.max(...afterBaseline.map((s) => s.rssMb));
+  const growthMb = round1(endMb - baseline.rssMb);
+  const peakGrowthMb = round1(peakMb - baseline.rssMb);
+  const lossMatches = result.code === 0 && sources === 1 &&
+    clientReport.ssrc === truth.ssrc && clientReport.lost === truth.lost &&
+    clientReport.duplicates === truth.duplicated && clientReport.reordered === truth.reordered &&
+    clientReport.packets === truth.sent && clientReport.invalid === 0;
+  const socketDrops = after.socket.drops - before.socket.drops;
+  const lossMatchesWithKernelDrops = clientReport.lost === truth.lost + socketDrops;
+  const rssFlat = peakGrowthMb < MAX_GROWTH_MB;
+  return {
+    seed,
+    group,
+    port,
+    minutes,
+    bitrate,
+    seconds: truth.durationS,
+    rss: {
+      baselineS: baseline.atS,
+      baselineMb: baseline.rssMb,
+      endMb,
+      growthMb,
+      peakGrowthMb,
+      samples,
+    },
+    source: {
+      ssrc: truth.ssrc,
+      generated: truth.generated,
+      sent: truth.sent,
+      dropped: truth.dropped,
+      lost: truth.lost,
+      duplicated: truth.duplicated,
+      reordered: truth.reordered,
+    },
+    client: clientReport,
+    kernel: {
+      socketDrops,
+      rcvbufErrors: after.udp.rcvbufErrors - before.udp.rcvbufErrors,
+      softnetDropped: after.softnet - before.softnet,
+      drained,
+    },
+    lossMatches,
+    lossMatchesWithKernelDrops,
+    rssFlat,
+    ok: lossMatches && rssFlat && drained,
+  };
 }
 
 /** `--help` text. */

@@ -4,9 +4,15 @@
 import assert from "node:assert/strict";
 import { delay } from "../../lib/common/delay.ts";
 
+/** Most datagrams a collector keeps: a few seconds of any sender here is far below this. */
+const MAX_DATAGRAMS = 100_000;
+
 /** A plain Deno socket bound to the group (reuseAddress) that copies every datagram it gets. */
 export class Collector implements AsyncDisposable {
+  /** Copies of the datagrams, in arrival order. */
   readonly datagrams: Uint8Array[] = [];
+  /** performance.now() at the arrival of each datagram. */
+  readonly arrivalMs: number[] = [];
   readonly #conn: Deno.DatagramConn;
   #closed = false;
   #loop: Promise<void> = Promise.resolve();
@@ -41,13 +47,21 @@ export class Collector implements AsyncDisposable {
   async #receive(): Promise<void> {
     const buffer = new Uint8Array(65_536);
     try {
-      while (true) {
+      while (this.datagrams.length < MAX_DATAGRAMS) {
         const [data] = await this.#conn.receive(buffer);
         this.datagrams.push(data.slice());
+        this.arrivalMs.push(performance.now());
       }
     } catch (error) {
       if (!this.#closed) throw error;
     }
+  }
+
+  /** Milliseconds between the first and the last arrival. */
+  spanMs(): number {
+    const first = this.arrivalMs[0];
+    const last = this.arrivalMs.at(-1);
+    return first === undefined || last === undefined ? 0 : last - first;
   }
 
   /** Polls until `count` datagrams arrived or `timeoutMs` passed; returns whether they did. */
