@@ -3,6 +3,7 @@
 // Traffic is RTP/MPEG-TS (RFC 3550, RFC 2250) from udp_blast. Used by scripts/bench/run.ts only.
 import { delay } from "../../lib/common/delay.ts";
 import { SOCKET_RECEIVE_BUFFER_BYTES } from "../../lib/net/socket_buffer.ts";
+import { MP2T_RTP } from "../../lib/source/rtp_source.ts";
 import { clientDenoArgs, clientRecords, summaries } from "../support/client_process.ts";
 import { Child } from "../support/process.ts";
 import {
@@ -45,12 +46,9 @@ export type ReceiverKind =
 /** Receive buffer the bare loop and the C counter ask for: the client's (capped at rmem_max). */
 export const BENCH_RCVBUF = SOCKET_RECEIVE_BUFFER_BYTES;
 
-/** Payload bytes of one RTP/MPEG-TS datagram (7 × 188); the bit rates below count these. */
-const TS_PAYLOAD_BYTES = 1316;
-
 /** Datagrams per second of a TS payload bit rate. */
 export function packetRate(bitsPerSecond: number): number {
-  return bitsPerSecond / (TS_PAYLOAD_BYTES * 8);
+  return bitsPerSecond / (MP2T_RTP.PAYLOAD_BYTES * 8);
 }
 
 /** One trial at one rate. */
