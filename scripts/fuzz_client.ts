@@ -17,8 +17,9 @@ import {
 } from "../lib/rtp/packet.ts";
 import { MP2T_RTP, parseBitrate } from "../lib/source/rtp_source.ts";
 import { writeRtpHeader } from "../lib/rtp/writer.ts";
-import { type ClientFigures, startClientRig } from "./support/client_rig.ts";
+import { type ClientFigures, type KernelDrops, startClientRig } from "./support/client_rig.ts";
 import { assertPrivateNetns, inPrivateNetns, runInPrivateNetns } from "./support/netns.ts";
+import { withDefaults } from "./support/with_defaults.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Invalid datagrams by construction
@@ -234,12 +235,7 @@ export interface ClientFuzzReport {
   /** The client's summary and its resident set size before and after the flood, MB. */
   readonly client: ClientFigures & { readonly rssStartMb: number; readonly rssEndMb: number };
   /** Kernel drops during the run (this namespace; softnet is host-wide). */
-  readonly kernel: {
-    /** Drop counter of the client's socket (/proc/net/udp). */
-    readonly socketDrops: number;
-    readonly rcvbufErrors: number;
-    readonly inErrors: number;
-    readonly softnetDropped: number;
+  readonly kernel: KernelDrops & {
     /** The client read everything queued before it was stopped. */
     readonly drained: boolean;
     /** [seconds into the flood, socket drops in the second before], for seconds with drops. */
@@ -251,13 +247,13 @@ export interface ClientFuzzReport {
   readonly ok: boolean;
 }
 
-const DEFAULTS = {
+const DEFAULTS: Required<Omit<ClientFuzzOptions, "port">> = {
   datagrams: 1_000_000,
   seed: 1,
   rate: 50_000,
   bitrate: 8_000_000,
   group: "239.77.0.1",
-} as const;
+};
 
 /** Most datagrams sent between two yields to the event loop (the stream's timer runs there too). */
 const MAX_BURST = 1000;
@@ -331,11 +327,7 @@ async function sendGarbage(options: {
  */
 export async function runClientFuzz(options: ClientFuzzOptions = {}): Promise<ClientFuzzReport> {
   assertPrivateNetns("runClientFuzz()");
-  const datagrams = options.datagrams ?? DEFAULTS.datagrams;
-  const seed = options.seed ?? DEFAULTS.seed;
-  const rate = options.rate ?? DEFAULTS.rate;
-  const bitrate = options.bitrate ?? DEFAULTS.bitrate;
-  const group = options.group ?? DEFAULTS.group;
+  const { datagrams, seed, rate, bitrate, group } = withDefaults(options, DEFAULTS);
   await using rig = await startClientRig({
     group,
     seed: seed ^ 0x5eed,
@@ -393,9 +385,8 @@ export async function runClientFuzz(options: ClientFuzzOptions = {}): Promise<Cl
   const truth = await stream.done;
   const drained = await rig.drained();
   const rssEndMb = rig.rssMb();
-  const { after, result, figures } = await rig.finish();
-  const before = rig.before;
-  const socketDrops = after.socket.drops - before.socket.drops;
+  const { kernel, result, figures } = await rig.finish();
+  const { socketDrops } = kernel;
   const clientReport = { ...figures, rssStartMb, rssEndMb };
   const sources = clientReport.sources;
   const balanced = clientReport.packets + clientReport.invalid + socketDrops ===
@@ -421,14 +412,7 @@ export async function runClientFuzz(options: ClientFuzzOptions = {}): Promise<Cl
     },
     stream: { ssrc: truth.ssrc, bitrate, sent: truth.sent },
     client: clientReport,
-    kernel: {
-      socketDrops,
-      rcvbufErrors: after.udp.rcvbufErrors - before.udp.rcvbufErrors,
-      inErrors: after.udp.inErrors - before.udp.inErrors,
-      softnetDropped: after.softnet - before.softnet,
-      drained,
-      dropTimeline,
-    },
+    kernel: { ...kernel, drained, dropTimeline },
     balanced,
     ok,
   };

@@ -14,8 +14,9 @@ import {
 import { ConfigError } from "../lib/common/errors.ts";
 import { delay } from "../lib/common/delay.ts";
 import { parseBitrate } from "../lib/source/rtp_source.ts";
-import { type ClientFigures, startClientRig } from "./support/client_rig.ts";
+import { type ClientFigures, type KernelDrops, startClientRig } from "./support/client_rig.ts";
 import { assertPrivateNetns, inPrivateNetns, runInPrivateNetns } from "./support/netns.ts";
+import { withDefaults } from "./support/with_defaults.ts";
 
 /** Options of {@link runClientSoak}. */
 export interface ClientSoakOptions {
@@ -76,12 +77,8 @@ export interface ClientSoakReport {
   };
   /** The client's summary. */
   readonly client: ClientFigures;
-  readonly kernel: {
-    readonly socketDrops: number;
-    readonly rcvbufErrors: number;
-    readonly softnetDropped: number;
-    readonly drained: boolean;
-  };
+  /** Kernel drops during the run (this namespace; softnet is host-wide). */
+  readonly kernel: KernelDrops & { readonly drained: boolean };
   /** Client lost, duplicates, reordered and packets equal the source's truth. */
   readonly lossMatches: boolean;
   /** Client lost equals the source's lost plus the kernel's drops at the client's socket. */
@@ -91,14 +88,16 @@ export interface ClientSoakReport {
   readonly ok: boolean;
 }
 
-const DEFAULTS = {
+const DEFAULTS: Required<ClientSoakOptions> = {
   minutes: 10,
   bitrate: 50_000_000,
   loss: 0.001,
+  duplicate: 0,
+  reorder: 0,
   seed: 1,
   sampleEveryS: 10,
   group: "239.77.0.2",
-} as const;
+};
 
 /** RSS growth allowed after the baseline, MB. */
 const MAX_GROWTH_MB = 5;
@@ -115,11 +114,10 @@ function round1(value: number): number {
  */
 export async function runClientSoak(options: ClientSoakOptions = {}): Promise<ClientSoakReport> {
   assertPrivateNetns("runClientSoak()");
-  const minutes = options.minutes ?? DEFAULTS.minutes;
-  const bitrate = options.bitrate ?? DEFAULTS.bitrate;
-  const seed = options.seed ?? DEFAULTS.seed;
-  const sampleEveryS = options.sampleEveryS ?? DEFAULTS.sampleEveryS;
-  const group = options.group ?? DEFAULTS.group;
+  const { minutes, bitrate, loss, duplicate, reorder, seed, sampleEveryS, group } = withDefaults(
+    options,
+    DEFAULTS,
+  );
   const durationS = minutes * 60;
   const baselineS = Math.min(60, durationS / 2);
   await using rig = await startClientRig({ group, seed: seed ^ 0x50a6, stallAfterS: 5 });
@@ -133,9 +131,9 @@ export async function runClientSoak(options: ClientSoakOptions = {}): Promise<Cl
   const stream = await rig.sendStream({
     bitrate,
     seed,
-    loss: options.loss ?? DEFAULTS.loss,
-    duplicate: options.duplicate ?? 0,
-    reorder: options.reorder ?? 0,
+    loss,
+    duplicate,
+    reorder,
     durationS,
     onStart: () => {
       startMs = performance.now();
@@ -154,8 +152,7 @@ export async function runClientSoak(options: ClientSoakOptions = {}): Promise<Cl
   const drained = await rig.drained();
   sample(round1((performance.now() - startMs) / 1000));
   const endMb = samples[samples.length - 1]!.rssMb;
-  const { after, result, figures: clientReport } = await rig.finish();
-  const before = rig.before;
+  const { kernel, result, figures: clientReport } = await rig.finish();
 
   const sources = clientReport.sources;
   const baseline = samples.find((s) => s.atS >= baselineS) ?? samples[samples.length - 1]!;
@@ -167,8 +164,7 @@ export async function runClientSoak(options: ClientSoakOptions = {}): Promise<Cl
     clientReport.ssrc === truth.ssrc && clientReport.lost === truth.lost &&
     clientReport.duplicates === truth.duplicated && clientReport.reordered === truth.reordered &&
     clientReport.packets === truth.sent && clientReport.invalid === 0;
-  const socketDrops = after.socket.drops - before.socket.drops;
-  const lossMatchesWithKernelDrops = clientReport.lost === truth.lost + socketDrops;
+  const lossMatchesWithKernelDrops = clientReport.lost === truth.lost + kernel.socketDrops;
   const rssFlat = peakGrowthMb < MAX_GROWTH_MB;
   return {
     seed,
@@ -195,12 +191,7 @@ export async function runClientSoak(options: ClientSoakOptions = {}): Promise<Cl
       reordered: truth.reordered,
     },
     client: clientReport,
-    kernel: {
-      socketDrops,
-      rcvbufErrors: after.udp.rcvbufErrors - before.udp.rcvbufErrors,
-      softnetDropped: after.softnet - before.softnet,
-      drained,
-    },
+    kernel: { ...kernel, drained },
     lossMatches,
     lossMatchesWithKernelDrops,
     rssFlat,

@@ -95,10 +95,22 @@ export interface ClientRigOptions {
   readonly timeoutS?: number;
 }
 
+/** What the kernel dropped while the client ran, from {@link KernelCounters} before and after. */
+export interface KernelDrops {
+  /** Drop counter of the client's socket (/proc/net/udp). */
+  readonly socketDrops: number;
+  readonly rcvbufErrors: number;
+  readonly inErrors: number;
+  /** Input backlog drops of the whole host (/proc/net/softnet_stat). */
+  readonly softnetDropped: number;
+}
+
 /** What {@link ClientRig.finish} read. */
 export interface ClientRigEnd {
   /** Kernel counters just before the client was stopped. */
   readonly after: KernelCounters;
+  /** The kernel's drops from the join to then. */
+  readonly kernel: KernelDrops;
   readonly result: ClientResult;
   readonly figures: ClientFigures;
 }
@@ -197,7 +209,13 @@ export async function startClientRig(options: ClientRigOptions): Promise<ClientR
       client.process.kill("SIGINT");
       const result = await client.finished();
       finished = true;
-      return { after, result, figures: clientFigures(result) };
+      const kernel = {
+        socketDrops: after.socket.drops - before.socket.drops,
+        rcvbufErrors: after.udp.rcvbufErrors - before.udp.rcvbufErrors,
+        inErrors: after.udp.inErrors - before.udp.inErrors,
+        softnetDropped: after.softnet - before.softnet,
+      };
+      return { after, kernel, result, figures: clientFigures(result) };
     },
     [Symbol.asyncDispose]: dispose,
   };

@@ -6,7 +6,6 @@ import { relayRtpStream } from "../../lib/source/relay.ts";
 import { spawnClient, summaries } from "../../scripts/support/client_process.ts";
 import { startClientRig } from "../../scripts/support/client_rig.ts";
 import { randomRtpPort } from "../../scripts/support/endpoints.ts";
-import { inPrivateNetns } from "../../scripts/support/netns.ts";
 import { runToEnd } from "../../scripts/support/process.ts";
 import { startServer, startStreamServer } from "../../scripts/support/server_process.ts";
 import * as peers from "../support/peers.ts";
@@ -33,12 +32,11 @@ function clip() {
   return clipPromise;
 }
 
-Deno.test({
+peers.peerTest({
   name:
     "e2e 1: the original VLC set-up, our server with defaults, our client: PT 33, 0 lost, one SSRC",
-  ignore: !inPrivateNetns(),
+  peers: ["vlc", "ffmpeg"],
   async fn() {
-    await peers.requirePeers("vlc", "ffmpeg");
     const { path, bitrate } = await clip();
     await using server = await startServer();
     // cvlc clip.mp4 --sout '#rtp{dst=239.0.0.1,port=5004,mux=ts}' --loop (as nobody, TTL 0)
@@ -75,11 +73,10 @@ Deno.test({
   },
 });
 
-Deno.test({
+peers.peerTest({
   name: "e2e 2: ffmpeg sends H.264 over RTP (PT 96); the client reports PT 96 on the 90 kHz clock",
-  ignore: !inPrivateNetns(),
+  peers: ["ffmpeg"],
   async fn() {
-    await peers.requirePeers("ffmpeg");
     const port = randomRtpPort();
     await using server = await startStreamServer("239.20.0.2", port, [
       "--payload-type",
@@ -102,11 +99,10 @@ Deno.test({
   },
 });
 
-Deno.test({
+peers.peerTest({
   name: "e2e 3: GStreamer's MPEG-TS stream: the client's count equals what GStreamer sent",
-  ignore: !inPrivateNetns(),
+  peers: ["gst"],
   async fn() {
-    await peers.requirePeers("gst");
     const port = randomRtpPort();
     await using rig = await startClientRig({
       group: "239.20.0.3",
@@ -133,11 +129,10 @@ Deno.test({
   },
 });
 
-Deno.test({
+peers.peerTest({
   name: "e2e 4: ffprobe and VLC open the server's .sdp URL while VLC streams",
-  ignore: !inPrivateNetns(),
+  peers: ["vlc", "ffmpeg"],
   async fn() {
-    await peers.requirePeers("vlc", "ffmpeg");
     const { path } = await clip();
     const port = randomRtpPort();
     await using server = await startStreamServer("239.20.0.4", port, ["--name", "news"]);
@@ -156,12 +151,11 @@ Deno.test({
   },
 });
 
-Deno.test({
+peers.peerTest({
   name:
     "e2e 5: an impaired relay of a VLC stream: the client's figures equal the relay's truth within 1",
-  ignore: !inPrivateNetns(),
+  peers: ["vlc", "ffmpeg"],
   async fn() {
-    await peers.requirePeers("vlc", "ffmpeg");
     const { path } = await clip();
     const vlcPort = randomRtpPort();
     const port = vlcPort + 2;

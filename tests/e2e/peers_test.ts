@@ -5,7 +5,6 @@
 import assert from "node:assert/strict";
 import { delay } from "../../lib/common/delay.ts";
 import { randomRtpPort } from "../../scripts/support/endpoints.ts";
-import { inPrivateNetns } from "../../scripts/support/netns.ts";
 import { Collector } from "../support/multicast_collector.ts";
 import * as peers from "../support/peers.ts";
 
@@ -20,14 +19,12 @@ async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
 }
 
 /**
- * Checks that `required` peers are installed, then makes a scratch directory with a test clip of
- * `seconds` in it (peers.makeClip); `await using` removes the directory.
+ * Makes a scratch directory with a test clip of `seconds` in it (peers.makeClip); `await using`
+ * removes the directory.
  */
 async function clipFixture(
   seconds: number,
-  ...required: peers.PeerName[]
 ): Promise<{ dir: string; clip: string } & AsyncDisposable> {
-  await peers.requirePeers(...required);
   const dir = await tempDir();
   return { dir: dir.path, clip: await peers.makeClip(dir.path, { seconds }), ...dir };
 }
@@ -164,11 +161,10 @@ function normaliseSdp(sdp: string, port: number): string {
   );
 }
 
-Deno.test({
+peers.peerTest({
   name: "makeClip() writes an H.264 + AAC MP4 of the asked duration in well under 2 s",
-  ignore: !inPrivateNetns(),
+  peers: ["ffmpeg"],
   async fn() {
-    await peers.requirePeers("ffmpeg");
     await using dir = await tempDir();
     const started = performance.now();
     const clip = await peers.makeClip(dir.path, { seconds: 4 });
@@ -184,11 +180,11 @@ Deno.test({
   },
 });
 
-Deno.test({
+peers.peerTest({
   name: "VLC's verbatim rtp sout sends 1328-byte PT 33 MPEG-TS packets from one SSRC",
-  ignore: !inPrivateNetns(),
+  peers: ["vlc"],
   async fn() {
-    await using fixture = await clipFixture(4, "vlc");
+    await using fixture = await clipFixture(4);
     const { clip } = fixture;
     const port = randomRtpPort();
     await using rtp = await Collector.open(GROUP, port);
@@ -213,11 +209,11 @@ Deno.test({
   },
 });
 
-Deno.test({
+peers.peerTest({
   name: "VLC --loop starts a new SSRC on every pass, --sout-keep keeps one",
-  ignore: !inPrivateNetns(),
+  peers: ["vlc"],
   async fn() {
-    await using fixture = await clipFixture(2, "vlc");
+    await using fixture = await clipFixture(2);
     const { clip } = fixture;
     const port = randomRtpPort();
     await using plain = await Collector.open(GROUP, port);
@@ -241,11 +237,11 @@ Deno.test({
   },
 });
 
-Deno.test({
+peers.peerTest({
   name: "ffmpeg sends H.264 as PT 96 with a 90 kHz clock, within pkt_size",
-  ignore: !inPrivateNetns(),
+  peers: ["ffmpeg"],
   async fn(t) {
-    await using fixture = await clipFixture(4, "ffmpeg");
+    await using fixture = await clipFixture(4);
     const { clip } = fixture;
     const cases = [
       { name: "file copied, default pkt_size", pktSize: undefined, maxLength: 1472, file: clip },
@@ -301,11 +297,10 @@ Deno.test({
   },
 });
 
-Deno.test({
+peers.peerTest({
   name: "GStreamer's MPEG-TS over RTP arrives packet for packet as counted by the sender",
-  ignore: !inPrivateNetns(),
+  peers: ["gst"],
   async fn() {
-    await peers.requirePeers("gst");
     const port = randomRtpPort();
     await using rtp = await Collector.open(GROUP, port);
     await using gst = await peers.startGstMpegTs({
@@ -330,11 +325,11 @@ Deno.test({
   },
 });
 
-Deno.test({
+peers.peerTest({
   name: "ffprobe finds the programme's streams through an SDP file while the peer streams",
-  ignore: !inPrivateNetns(),
+  peers: ["ffmpeg", "vlc"],
   async fn(t) {
-    await using fixture = await clipFixture(4, "ffmpeg", "vlc");
+    await using fixture = await clipFixture(4);
 
     await t.step("VLC MPEG-TS (PT 33): H.264 video and AAC audio", async () => {
       await using stream = await streamWithSdp(fixture, "mp2t");
@@ -360,11 +355,11 @@ Deno.test({
   },
 });
 
-Deno.test({
+peers.peerTest({
   name: "vlcPlayUrl() plays an MP2T SDP file, and tells H.264 SDP and missing files apart",
-  ignore: !inPrivateNetns(),
+  peers: ["ffmpeg", "vlc"],
   async fn(t) {
-    await using fixture = await clipFixture(4, "ffmpeg", "vlc");
+    await using fixture = await clipFixture(4);
 
     await t.step("MP2T SDP from a VLC sender: a picture is decoded", async () => {
       await using stream = await streamWithSdp(fixture, "mp2t");

@@ -364,6 +364,29 @@ export async function requirePeers(...peers: PeerName[]): Promise<void> {
   }
 }
 
+/** A test with real peers (see {@link peerTest}). */
+export interface PeerTestDefinition {
+  readonly name: string;
+  /** The peers the test needs. */
+  readonly peers: readonly PeerName[];
+  fn(t: Deno.TestContext): Promise<void>;
+}
+
+/**
+ * Registers a test with real peers: it runs only inside the private network namespace, and fails
+ * plainly first ({@link requirePeers}) when one of the peers it needs is not installed.
+ */
+export function peerTest(test: PeerTestDefinition): void {
+  Deno.test({
+    name: test.name,
+    ignore: !inPrivateNetns(),
+    async fn(t) {
+      await requirePeers(...test.peers);
+      await test.fn(t);
+    },
+  });
+}
+
 /** Refuses destinations other than IPv4 multicast or loopback, and TTL > 0 outside the netns. */
 function checkDestination(group: string, ttl: number): void {
   const octets = group.split(".").map(Number);
