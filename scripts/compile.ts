@@ -3,6 +3,7 @@
 // deno compile needs the `denort` runtime: set DENORT_BIN to a denort binary, or have it in Deno's
 // cache, or be online. Without it this script says so in one line and exits 3.
 import { parseArgs } from "node:util";
+import { SERVER_PERMISSION_SET, SERVER_V8_FLAGS } from "./support/server_flags.ts";
 
 /** Targets `deno compile --target` accepts that we release for. */
 export const TARGETS = [
@@ -18,8 +19,8 @@ export const PROGRAMS = [
   {
     name: "sdp-server",
     entry: "server.ts",
-    permissionSet: "server",
-    v8Flags: "--optimize-for-size,--max-old-space-size=64",
+    permissionSet: SERVER_PERMISSION_SET,
+    v8Flags: SERVER_V8_FLAGS,
   },
   { name: "rtp-multicast-client", entry: "client.ts", permissionSet: "client", v8Flags: "" },
 ] as const;

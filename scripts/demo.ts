@@ -4,9 +4,9 @@
 // 127.0.0.1, the source sends with TTL 0 through the loopback interface, and the client joins there.
 // Run: deno task demo [-- --seconds 15 --bitrate 2M --loss 0.01]
 import { parseArgs } from "node:util";
+import { SERVER_V8_FLAGS_ARG as V8_SERVER } from "./support/server_flags.ts";
 
 const root = new URL("../", import.meta.url);
-const V8_SERVER = "--v8-flags=--optimize-for-size,--max-old-space-size=64";
 
 function deno(
   args: string[],

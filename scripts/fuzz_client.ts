@@ -5,7 +5,6 @@
 // Run: deno run -A scripts/fuzz_client.ts [--datagrams 1000000] [--seed 1] [--rate 50000] [--bitrate 8M]
 // Multicast stays in a private network namespace: unless GATEWAY_NETNS=1 the script re-executes
 // itself under `unshare -rn` with lo up and 224.0.0.0/4 routed to lo; every socket also uses TTL 0.
-import { fileURLToPath } from "node:url";
 import { exitCodeFor, parseFlags, parseIntegerFlag } from "../lib/common/flags.ts";
 import { delay } from "../lib/common/delay.ts";
 import { mulberry32 } from "../lib/common/prng.ts";
@@ -16,205 +15,11 @@ import {
   RtpHeaderStatus,
   type RtpInvalidReason,
 } from "../lib/rtp/packet.ts";
-import { MP2T_RTP, parseBitrate, sendRtpStream } from "../lib/source/rtp_source.ts";
+import { MP2T_RTP, parseBitrate } from "../lib/source/rtp_source.ts";
 import { writeRtpHeader } from "../lib/rtp/writer.ts";
-import { spawnClient } from "../tests/support/client_process.ts";
-import { startStreamServer } from "../tests/support/server_process.ts";
-
-const root = new URL("../", import.meta.url);
-
-// ---------------------------------------------------------------------------------------------
-// Private network namespace and kernel counters (shared with scripts/soak_client.ts)
-// ---------------------------------------------------------------------------------------------
-
-/** True when running inside the private network namespace (scripts/netns_test.sh or a re-exec). */
-export function inPrivateNetns(): boolean {
-  return Deno.env.get("GATEWAY_NETNS") === "1";
-}
-
-/** Throws unless {@link inPrivateNetns}: nothing here may send multicast on a real network. */
-export function assertPrivateNetns(what: string): void {
-  if (!inPrivateNetns()) {
-    throw new Error(
-      `${what} sends multicast and runs only inside a private network namespace (GATEWAY_NETNS=1)`,
-    );
-  }
-}
-
-/**
- * Re-runs `script` with `args` as `deno run -A` inside `unshare -rn` (a new user and network
- * namespace: only lo, brought up, with 224.0.0.0/4 routed to it and GATEWAY_NETNS=1), forwarding
- * SIGINT/SIGTERM; returns its exit code.
- */
-export async function runInPrivateNetns(script: URL, args: string[]): Promise<number> {
-  const setup = "ip link set lo up && ip route add 224.0.0.0/4 dev lo src 127.0.0.1 && " +
-    'export GATEWAY_NETNS=1 && exec "$@"';
-  const child = new Deno.Command("unshare", {
-    args: [
-      "-rn",
-      "bash",
-      "-euc",
-      setup,
-      "netns",
-      Deno.execPath(),
-      "run",
-      "-A",
-      "--frozen",
-      fileURLToPath(script),
-      ...args,
-    ],
-    cwd: root,
-    stdin: "inherit",
-    stdout: "inherit",
-    stderr: "inherit",
-  }).spawn();
-  const forward = (signal: Deno.Signal) => () => {
-    try {
-      child.kill(signal);
-    } catch {
-      // already gone
-    }
-  };
-  const onInt = forward("SIGINT");
-  const onTerm = forward("SIGTERM");
-  Deno.addSignalListener("SIGINT", onInt);
-  Deno.addSignalListener("SIGTERM", onTerm);
-  try {
-    return (await child.status).code;
-  } finally {
-    Deno.removeSignalListener("SIGINT", onInt);
-    Deno.removeSignalListener("SIGTERM", onTerm);
-  }
-}
-
-/** One UDP socket's queue and drop counter, from /proc/net/udp. */
-export interface UdpSocketState {
-  /** Bytes waiting in the receive queue. */
-  readonly rxQueue: number;
-  /** Datagrams the kernel dropped for this socket (full receive buffer, bad checksum). */
-  readonly drops: number;
-}
-
-/**
- * Reads /proc/net/udp (of this network namespace) for the sockets bound to IPv4 `address`:`port`,
- * summed; undefined when there is none.
- */
-export function readUdpSocket(address: string, port: number): UdpSocketState | undefined {
-  const bytes = address.split(".").map((b) => Number(b).toString(16).padStart(2, "0"));
-  const portHex = port.toString(16).padStart(4, "0");
-  // The kernel prints the big-endian address as a host-order integer: reversed on little-endian.
-  const wanted = new Set([
-    `${[...bytes].reverse().join("")}:${portHex}`.toUpperCase(),
-    `${bytes.join("")}:${portHex}`.toUpperCase(),
-  ]);
-  let found: { rxQueue: number; drops: number } | undefined;
-  for (const line of Deno.readTextFileSync("/proc/net/udp").split("\n").slice(1)) {
-    const fields = line.trim().split(/\s+/);
-    if (fields.length < 13 || !wanted.has(fields[1]!.toUpperCase())) continue;
-    const rxQueue = parseInt(fields[4]!.split(":")[1] ?? "0", 16);
-    const drops = Number(fields[fields.length - 1]);
-    found = { rxQueue: (found?.rxQueue ?? 0) + rxQueue, drops: (found?.drops ?? 0) + drops };
-  }
-  return found;
-}
-
-/** Kernel UDP counters of this network namespace (/proc/net/snmp "Udp:" lines). */
-export interface UdpCounters {
-  readonly inDatagrams: number;
-  readonly inErrors: number;
-  readonly rcvbufErrors: number;
-}
-
-/** Reads {@link UdpCounters} from /proc/net/snmp. */
-export function readUdpCounters(): UdpCounters {
-  const lines = Deno.readTextFileSync("/proc/net/snmp").split("\n").filter((l) =>
-    l.startsWith("Udp:")
-  );
-  const names = lines[0]?.split(/\s+/) ?? [];
-  const values = lines[1]?.split(/\s+/).map(Number) ?? [];
-  const get = (name: string) => values[names.indexOf(name)] ?? NaN;
-  return {
-    inDatagrams: get("InDatagrams"),
-    inErrors: get("InErrors"),
-    rcvbufErrors: get("RcvbufErrors"),
-  };
-}
-
-/** Packets dropped by the kernel's per-CPU input backlogs (/proc/net/softnet_stat; whole host). */
-export function readSoftnetDropped(): number {
-  let dropped = 0;
-  for (const line of Deno.readTextFileSync("/proc/net/softnet_stat").split("\n")) {
-    const field = line.trim().split(/\s+/)[1];
-    if (field !== undefined) dropped += parseInt(field, 16);
-  }
-  return dropped;
-}
-
-/** Resident set size of process `pid` in MB (VmRSS of /proc/PID/status). */
-export function rssMb(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-  return Math.round((kb / 1024) * 10) / 10;
-}
-
-/**
- * Waits until the receive queue of the socket bound to `address`:`port` stayed empty for three
- * polls in a row (the receiver has read everything that arrived); false at the deadline.
- */
-export async function waitForSocketDrain(
-  address: string,
-  port: number,
-  timeoutMs = 10_000,
-): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  let emptyPolls = 0;
-  while (Date.now() < deadline) {
-    const state = readUdpSocket(address, port);
-    emptyPolls = state !== undefined && state.rxQueue === 0 ? emptyPolls + 1 : 0;
-    if (emptyPolls >= 3) return true;
-    await delay(50);
-  }
-  return false;
-}
-
-/** Summary records of a client run with packets, the one with `ssrc: null` left out. */
-export function sourceSummaries(records: Record<string, unknown>[]): Record<string, unknown>[] {
-  return records.filter((r) => r.type === "summary" && r.ssrc !== null);
-}
-
-/** Kernel counters for one socket and the whole UDP stack, read before and after a run. */
-export interface KernelCounters {
-  readonly socket: UdpSocketState;
-  readonly udp: UdpCounters;
-  readonly softnet: number;
-}
-
-/** Reads the {@link KernelCounters} of the socket bound to `address`:`port`. */
-export function readKernelCounters(address: string, port: number): KernelCounters {
-  return {
-    socket: readUdpSocket(address, port) ?? { rxQueue: 0, drops: 0 },
-    udp: readUdpCounters(),
-    softnet: readSoftnetDropped(),
-  };
-}
-
-/** The client's figures for the run's one source (or its empty summary), from its JSON records. */
-export function clientFigures(result: { code: number; records: Record<string, unknown>[] }) {
-  const sources = sourceSummaries(result.records);
-  const summary = sources[0] ?? result.records.find((r) => r.type === "summary");
-  const num = (key: string) => Number(summary?.[key] ?? NaN);
-  return {
-    exitCode: result.code,
-    sources: sources.length,
-    ssrc: (summary?.ssrc ?? null) as number | null,
-    packets: num("packets"),
-    lost: num("lost"),
-    duplicates: num("duplicates"),
-    reordered: num("reordered"),
-    invalid: num("invalid"),
-    stalls: num("stalls"),
-  };
-}
+import { type ClientFigures, type KernelDrops, startClientRig } from "./support/client_rig.ts";
+import { assertPrivateNetns, inPrivateNetns, runInPrivateNetns } from "./support/netns.ts";
+import { withDefaults } from "./support/with_defaults.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Invalid datagrams by construction
@@ -427,26 +232,10 @@ export interface ClientFuzzReport {
     readonly bitrate: number;
     readonly sent: number;
   };
-  /** The client's summary. */
-  readonly client: {
-    readonly exitCode: number;
-    readonly sources: number;
-    readonly ssrc: number | null;
-    readonly packets: number;
-    readonly lost: number;
-    readonly duplicates: number;
-    readonly reordered: number;
-    readonly invalid: number;
-    readonly rssStartMb: number;
-    readonly rssEndMb: number;
-  };
+  /** The client's summary and its resident set size before and after the flood, MB. */
+  readonly client: ClientFigures & { readonly rssStartMb: number; readonly rssEndMb: number };
   /** Kernel drops during the run (this namespace; softnet is host-wide). */
-  readonly kernel: {
-    /** Drop counter of the client's socket (/proc/net/udp). */
-    readonly socketDrops: number;
-    readonly rcvbufErrors: number;
-    readonly inErrors: number;
-    readonly softnetDropped: number;
+  readonly kernel: KernelDrops & {
     /** The client read everything queued before it was stopped. */
     readonly drained: boolean;
     /** [seconds into the flood, socket drops in the second before], for seconds with drops. */
@@ -458,13 +247,13 @@ export interface ClientFuzzReport {
   readonly ok: boolean;
 }
 
-const DEFAULTS = {
+const DEFAULTS: Required<Omit<ClientFuzzOptions, "port">> = {
   datagrams: 1_000_000,
   seed: 1,
   rate: 50_000,
   bitrate: 8_000_000,
   group: "239.77.0.1",
-} as const;
+};
 
 /** Most datagrams sent between two yields to the event loop (the stream's timer runs there too). */
 const MAX_BURST = 1000;
@@ -538,16 +327,14 @@ async function sendGarbage(options: {
  */
 export async function runClientFuzz(options: ClientFuzzOptions = {}): Promise<ClientFuzzReport> {
   assertPrivateNetns("runClientFuzz()");
-  const datagrams = options.datagrams ?? DEFAULTS.datagrams;
-  const seed = options.seed ?? DEFAULTS.seed;
-  const rate = options.rate ?? DEFAULTS.rate;
-  const bitrate = options.bitrate ?? DEFAULTS.bitrate;
-  const group = options.group ?? DEFAULTS.group;
-  const random = mulberry32(seed ^ 0x5eed);
-  const seededPort = 20_000 + 2 * Math.floor(random() * 20_000);
-  const port = options.port ?? seededPort;
-  const ssrc = Math.floor(random() * 0x1_0000_0000);
-  const startSeq = Math.floor(random() * 0x10000);
+  const { datagrams, seed, rate, bitrate, group } = withDefaults(options, DEFAULTS);
+  await using rig = await startClientRig({
+    group,
+    seed: seed ^ 0x5eed,
+    ...(options.port === undefined ? {} : { port: options.port }),
+    stallAfterS: 10,
+  });
+  const { port, ssrc, startSeq } = rig;
   const expectedS = datagrams / rate;
   const streamPps = bitrate / (MP2T_RTP.PAYLOAD_BYTES * 8);
   const generator = new GarbageGenerator({
@@ -556,124 +343,79 @@ export async function runClientFuzz(options: ClientFuzzOptions = {}): Promise<Cl
     startSeq,
     seqSpan: Math.max(2, Math.ceil(expectedS * streamPps)),
   });
-
-  await using server = await startStreamServer(group, port);
-  const client = spawnClient([
-    "--server",
-    server.url,
-    "--json",
-    "--timeout",
-    "30",
-    "--stall-after",
-    "10",
-  ]);
-  let finished = false;
+  const rssStartMb = rig.rssMb();
+  const stop = new AbortController();
+  // A stream that fails to start must not leave the wait hanging.
+  const stream = await rig.sendStream({
+    bitrate,
+    seed,
+    durationS: expectedS * 4 + 60, // a bound; normally stopped by the signal
+    signal: stop.signal,
+  });
+  // Socket drops per second of the flood, to see when the client fell behind.
+  const dropTimeline: [number, number][] = [];
+  let lastDrops = 0;
+  const floodStart = performance.now();
+  const sampler = setInterval(() => {
+    const drops = rig.socketDrops();
+    if (drops !== lastDrops) {
+      dropTimeline.push([
+        Math.round((performance.now() - floodStart) / 100) / 10,
+        drops - lastDrops,
+      ]);
+    }
+    lastDrops = drops;
+  }, 1000);
+  let garbage;
   try {
-    await client.waitForLog(/Joined /);
-    const pid = client.process.pid;
-    const rssStartMb = rssMb(pid);
-    const before = readKernelCounters(group, port);
-    const stop = new AbortController();
-    let streamStarted!: () => void;
-    const started = new Promise<void>((resolve) => (streamStarted = resolve));
-    const stream = sendRtpStream({
+    garbage = await sendGarbage({
+      generator,
       group,
       port,
-      ttl: 0,
-      bitrate,
-      ssrc,
-      startSeq,
-      seed,
-      durationS: expectedS * 4 + 60, // a bound; normally stopped by the signal
-      signal: stop.signal,
-      onStart: streamStarted,
-    });
-    // A stream that fails to start must not leave the wait hanging.
-    await Promise.race([started, stream]);
-    // Socket drops per second of the flood, to see when the client fell behind.
-    const dropTimeline: [number, number][] = [];
-    let lastDrops = before.socket.drops;
-    const floodStart = performance.now();
-    const sampler = setInterval(() => {
-      const drops = readUdpSocket(group, port)?.drops ?? lastDrops;
-      if (drops !== lastDrops) {
-        dropTimeline.push([
-          Math.round((performance.now() - floodStart) / 100) / 10,
-          drops - lastDrops,
-        ]);
-      }
-      lastDrops = drops;
-    }, 1000);
-    let garbage;
-    try {
-      garbage = await sendGarbage({
-        generator,
-        group,
-        port,
-        count: datagrams,
-        rate,
-        deadlineMs: performance.now() + (expectedS * 3 + 60) * 1000,
-      });
-      // A few more stream packets after the last garbage: a flood's tail cannot hide their loss.
-      await delay(Math.max(100, 20_000 / streamPps));
-    } finally {
-      clearInterval(sampler);
-      stop.abort();
-    }
-    const truth = await stream;
-    const drained = await waitForSocketDrain(group, port);
-    const rssEndMb = rssMb(pid);
-    const after = readKernelCounters(group, port);
-    client.process.kill("SIGINT");
-    const result = await client.finished();
-    finished = true;
-    const socketDrops = after.socket.drops - before.socket.drops;
-    const clientReport = { ...clientFigures(result), rssStartMb, rssEndMb };
-    const sources = clientReport.sources;
-    const balanced = clientReport.packets + clientReport.invalid + socketDrops ===
-      truth.sent + garbage.sent;
-    const ok = result.code === 0 && sources === 1 && clientReport.ssrc === truth.ssrc &&
-      clientReport.packets === truth.sent && clientReport.lost === 0 &&
-      clientReport.duplicates === 0 && clientReport.reordered === 0 &&
-      clientReport.invalid === garbage.sent && garbage.sent === datagrams && socketDrops === 0 &&
-      drained;
-    return {
-      seed,
-      group,
-      port,
+      count: datagrams,
       rate,
-      achievedRate: Math.round(garbage.sent / garbage.seconds),
-      seconds: Math.round(garbage.seconds * 10) / 10,
-      garbage: {
-        requested: datagrams,
-        sent: garbage.sent,
-        sendErrors: garbage.sendErrors,
-        mutated: garbage.mutated,
-        byReason: garbage.byReason,
-      },
-      stream: { ssrc: truth.ssrc, bitrate, sent: truth.sent },
-      client: clientReport,
-      kernel: {
-        socketDrops,
-        rcvbufErrors: after.udp.rcvbufErrors - before.udp.rcvbufErrors,
-        inErrors: after.udp.inErrors - before.udp.inErrors,
-        softnetDropped: after.softnet - before.softnet,
-        drained,
-        dropTimeline,
-      },
-      balanced,
-      ok,
-    };
+      deadlineMs: performance.now() + (expectedS * 3 + 60) * 1000,
+    });
+    // A few more stream packets after the last garbage: a flood's tail cannot hide their loss.
+    await delay(Math.max(100, 20_000 / streamPps));
   } finally {
-    if (!finished) {
-      try {
-        client.process.kill("SIGKILL");
-      } catch {
-        // already exited
-      }
-      await client.finished().catch(() => {});
-    }
+    clearInterval(sampler);
+    stop.abort();
   }
+  const truth = await stream.done;
+  const drained = await rig.drained();
+  const rssEndMb = rig.rssMb();
+  const { kernel, result, figures } = await rig.finish();
+  const { socketDrops } = kernel;
+  const clientReport = { ...figures, rssStartMb, rssEndMb };
+  const sources = clientReport.sources;
+  const balanced = clientReport.packets + clientReport.invalid + socketDrops ===
+    truth.sent + garbage.sent;
+  const ok = result.code === 0 && sources === 1 && clientReport.ssrc === truth.ssrc &&
+    clientReport.packets === truth.sent && clientReport.lost === 0 &&
+    clientReport.duplicates === 0 && clientReport.reordered === 0 &&
+    clientReport.invalid === garbage.sent && garbage.sent === datagrams && socketDrops === 0 &&
+    drained;
+  return {
+    seed,
+    group,
+    port,
+    rate,
+    achievedRate: Math.round(garbage.sent / garbage.seconds),
+    seconds: Math.round(garbage.seconds * 10) / 10,
+    garbage: {
+      requested: datagrams,
+      sent: garbage.sent,
+      sendErrors: garbage.sendErrors,
+      mutated: garbage.mutated,
+      byReason: garbage.byReason,
+    },
+    stream: { ssrc: truth.ssrc, bitrate, sent: truth.sent },
+    client: clientReport,
+    kernel: { ...kernel, drained, dropTimeline },
+    balanced,
+    ok,
+  };
 }
 
 /** `--help` text. */

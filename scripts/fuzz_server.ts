@@ -3,8 +3,10 @@
 // Run: deno run -A scripts/fuzz_server.ts [--requests 20000] [--warmup 2000] [--seed 1] [--concurrency 32]
 // Traffic goes only to a server it starts itself on 127.0.0.1.
 import { parseArgs } from "node:util";
+import { delay } from "../lib/common/delay.ts";
 import { mulberry32 } from "../lib/common/prng.ts";
-import { startServer } from "../tests/support/server_process.ts";
+import { rssKiB } from "./support/proc_counters.ts";
+import { startServer } from "./support/server_process.ts";
 
 /** Outcome of a fuzz run. */
 export interface FuzzReport {
@@ -149,10 +151,9 @@ export function makeRequest(random: () => number): FuzzRequest {
   return pick(kinds)();
 }
 
+/** Resident set size of process `pid` in MiB, unrounded. */
 function rssMb(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-  return kb / 1024;
+  return rssKiB(pid) / 1024;
 }
 
 /** Runs `requests` fuzz requests with `concurrency` workers against a server it starts. */
@@ -203,7 +204,7 @@ export async function runServerFuzz(
   for (let i = 0; i < 200; i++) {
     await one({ method: "POST", path: "/offer", contentType: "application/sdp", body: VLC_OFFER });
   }
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  await delay(500);
   const rssEndMb = rssMb(pid);
   const health = await fetch(server.url + "/healthz").then((r) => r.json()).catch(() => undefined);
   const serverErrors = Object.entries(statuses).filter(([s]) => Number(s) >= 500).reduce(

@@ -13,20 +13,10 @@ import {
 } from "../lib/common/flags.ts";
 import { ConfigError } from "../lib/common/errors.ts";
 import { delay } from "../lib/common/delay.ts";
-import { mulberry32 } from "../lib/common/prng.ts";
-import { parseBitrate, sendRtpStream } from "../lib/source/rtp_source.ts";
-import { spawnClient } from "../tests/support/client_process.ts";
-import { startStreamServer } from "../tests/support/server_process.ts";
-import {
-  assertPrivateNetns,
-  clientFigures,
-  inPrivateNetns,
-  readKernelCounters,
-  readUdpSocket,
-  rssMb,
-  runInPrivateNetns,
-  waitForSocketDrain,
-} from "./fuzz_client.ts";
+import { parseBitrate } from "../lib/source/rtp_source.ts";
+import { type ClientFigures, type KernelDrops, startClientRig } from "./support/client_rig.ts";
+import { assertPrivateNetns, inPrivateNetns, runInPrivateNetns } from "./support/netns.ts";
+import { withDefaults } from "./support/with_defaults.ts";
 
 /** Options of {@link runClientSoak}. */
 export interface ClientSoakOptions {
@@ -86,23 +76,9 @@ export interface ClientSoakReport {
     readonly reordered: number;
   };
   /** The client's summary. */
-  readonly client: {
-    readonly exitCode: number;
-    readonly sources: number;
-    readonly ssrc: number | null;
-    readonly packets: number;
-    readonly lost: number;
-    readonly duplicates: number;
-    readonly reordered: number;
-    readonly invalid: number;
-    readonly stalls: number;
-  };
-  readonly kernel: {
-    readonly socketDrops: number;
-    readonly rcvbufErrors: number;
-    readonly softnetDropped: number;
-    readonly drained: boolean;
-  };
+  readonly client: ClientFigures;
+  /** Kernel drops during the run (this namespace; softnet is host-wide). */
+  readonly kernel: KernelDrops & { readonly drained: boolean };
   /** Client lost, duplicates, reordered and packets equal the source's truth. */
   readonly lossMatches: boolean;
   /** Client lost equals the source's lost plus the kernel's drops at the client's socket. */
@@ -112,14 +88,16 @@ export interface ClientSoakReport {
   readonly ok: boolean;
 }
 
-const DEFAULTS = {
+const DEFAULTS: Required<ClientSoakOptions> = {
   minutes: 10,
   bitrate: 50_000_000,
   loss: 0.001,
+  duplicate: 0,
+  reorder: 0,
   seed: 1,
   sampleEveryS: 10,
   group: "239.77.0.2",
-} as const;
+};
 
 /** RSS growth allowed after the baseline, MB. */
 const MAX_GROWTH_MB = 5;
@@ -136,144 +114,89 @@ function round1(value: number): number {
  */
 export async function runClientSoak(options: ClientSoakOptions = {}): Promise<ClientSoakReport> {
   assertPrivateNetns("runClientSoak()");
-  const minutes = options.minutes ?? DEFAULTS.minutes;
-  const bitrate = options.bitrate ?? DEFAULTS.bitrate;
-  const seed = options.seed ?? DEFAULTS.seed;
-  const sampleEveryS = options.sampleEveryS ?? DEFAULTS.sampleEveryS;
-  const group = options.group ?? DEFAULTS.group;
+  const { minutes, bitrate, loss, duplicate, reorder, seed, sampleEveryS, group } = withDefaults(
+    options,
+    DEFAULTS,
+  );
   const durationS = minutes * 60;
   const baselineS = Math.min(60, durationS / 2);
-  const random = mulberry32(seed ^ 0x50a6);
-  const port = 20_000 + 2 * Math.floor(random() * 20_000);
-  const ssrc = Math.floor(random() * 0x1_0000_0000);
-  const startSeq = Math.floor(random() * 0x10000);
-
-  await using server = await startStreamServer(group, port);
-  const client = spawnClient([
-    "--server",
-    server.url,
-    "--json",
-    "--timeout",
-    "30",
-    "--stall-after",
-    "5",
-  ]);
-  let finished = false;
-  try {
-    await client.waitForLog(/Joined /);
-    const pid = client.process.pid;
-    const before = readKernelCounters(group, port);
-    const samples: RssSample[] = [];
-    const drops = () =>
-      (readUdpSocket(group, port)?.drops ?? before.socket.drops) - before.socket.drops;
-    let startMs = Number.NaN;
-    let streamStarted!: () => void;
-    const started = new Promise<void>((resolve) => (streamStarted = resolve));
-    const done = new AbortController();
-    const stream = sendRtpStream({
-      group,
-      port,
-      ttl: 0,
-      bitrate,
-      ssrc,
-      startSeq,
-      seed,
-      loss: options.loss ?? DEFAULTS.loss,
-      duplicate: options.duplicate ?? 0,
-      reorder: options.reorder ?? 0,
-      durationS,
-      onStart: () => {
-        startMs = performance.now();
-        samples.push({ atS: 0, rssMb: rssMb(pid), drops: drops() });
-        streamStarted();
-      },
-    }).finally(() => done.abort());
-    // A stream that fails to start must not leave the wait hanging.
-    await Promise.race([started, stream]);
-    // Sample until the stream ends; bounded by the sample count the duration allows, plus slack.
-    const maxSamples = Math.ceil(durationS / sampleEveryS) + 30;
-    for (let i = 1; i <= maxSamples && !done.signal.aborted; i++) {
-      await delay(Math.max(0, startMs + i * sampleEveryS * 1000 - performance.now()), done.signal);
-      if (done.signal.aborted) break;
-      samples.push({
-        atS: round1((performance.now() - startMs) / 1000),
-        rssMb: rssMb(pid),
-        drops: drops(),
-      });
-    }
-    const truth = await stream;
-    const drained = await waitForSocketDrain(group, port);
-    const endMb = rssMb(pid);
-    samples.push({
-      atS: round1((performance.now() - startMs) / 1000),
-      rssMb: endMb,
-      drops: drops(),
-    });
-    const after = readKernelCounters(group, port);
-    client.process.kill("SIGINT");
-    const result = await client.finished();
-    finished = true;
-
-    const clientReport = clientFigures(result);
-    const sources = clientReport.sources;
-    const baseline = samples.find((s) => s.atS >= baselineS) ?? samples[samples.length - 1]!;
-    const afterBaseline = samples.filter((s) => s.atS >= baseline.atS);
-    const peakMb = Math.max(...afterBaseline.map((s) => s.rssMb));
-    const growthMb = round1(endMb - baseline.rssMb);
-    const peakGrowthMb = round1(peakMb - baseline.rssMb);
-    const lossMatches = result.code === 0 && sources === 1 &&
-      clientReport.ssrc === truth.ssrc && clientReport.lost === truth.lost &&
-      clientReport.duplicates === truth.duplicated && clientReport.reordered === truth.reordered &&
-      clientReport.packets === truth.sent && clientReport.invalid === 0;
-    const socketDrops = after.socket.drops - before.socket.drops;
-    const lossMatchesWithKernelDrops = clientReport.lost === truth.lost + socketDrops;
-    const rssFlat = peakGrowthMb < MAX_GROWTH_MB;
-    return {
-      seed,
-      group,
-      port,
-      minutes,
-      bitrate,
-      seconds: truth.durationS,
-      rss: {
-        baselineS: baseline.atS,
-        baselineMb: baseline.rssMb,
-        endMb,
-        growthMb,
-        peakGrowthMb,
-        samples,
-      },
-      source: {
-        ssrc: truth.ssrc,
-        generated: truth.generated,
-        sent: truth.sent,
-        dropped: truth.dropped,
-        lost: truth.lost,
-        duplicated: truth.duplicated,
-        reordered: truth.reordered,
-      },
-      client: clientReport,
-      kernel: {
-        socketDrops,
-        rcvbufErrors: after.udp.rcvbufErrors - before.udp.rcvbufErrors,
-        softnetDropped: after.softnet - before.softnet,
-        drained,
-      },
-      lossMatches,
-      lossMatchesWithKernelDrops,
-      rssFlat,
-      ok: lossMatches && rssFlat && drained,
-    };
-  } finally {
-    if (!finished) {
-      try {
-        client.process.kill("SIGKILL");
-      } catch {
-        // already exited
-      }
-      await client.finished().catch(() => {});
-    }
+  await using rig = await startClientRig({ group, seed: seed ^ 0x50a6, stallAfterS: 5 });
+  const { port } = rig;
+  const samples: RssSample[] = [];
+  const sample = (atS: number) =>
+    samples.push({ atS, rssMb: rig.rssMb(), drops: rig.socketDrops() });
+  let startMs = Number.NaN;
+  const done = new AbortController();
+  // A stream that fails to start must not leave the wait hanging.
+  const stream = await rig.sendStream({
+    bitrate,
+    seed,
+    loss,
+    duplicate,
+    reorder,
+    durationS,
+    onStart: () => {
+      startMs = performance.now();
+      sample(0);
+    },
+  });
+  const ended = stream.done.finally(() => done.abort());
+  // Sample until the stream ends; bounded by the sample count the duration allows, plus slack.
+  const maxSamples = Math.ceil(durationS / sampleEveryS) + 30;
+  for (let i = 1; i <= maxSamples && !done.signal.aborted; i++) {
+    await delay(Math.max(0, startMs + i * sampleEveryS * 1000 - performance.now()), done.signal);
+    if (done.signal.aborted) break;
+    sample(round1((performance.now() - startMs) / 1000));
   }
+  const truth = await ended;
+  const drained = await rig.drained();
+  sample(round1((performance.now() - startMs) / 1000));
+  const endMb = samples[samples.length - 1]!.rssMb;
+  const { kernel, result, figures: clientReport } = await rig.finish();
+
+  const sources = clientReport.sources;
+  const baseline = samples.find((s) => s.atS >= baselineS) ?? samples[samples.length - 1]!;
+  const afterBaseline = samples.filter((s) => s.atS >= baseline.atS);
+  const peakMb = Math.max(...afterBaseline.map((s) => s.rssMb));
+  const growthMb = round1(endMb - baseline.rssMb);
+  const peakGrowthMb = round1(peakMb - baseline.rssMb);
+  const lossMatches = result.code === 0 && sources === 1 &&
+    clientReport.ssrc === truth.ssrc && clientReport.lost === truth.lost &&
+    clientReport.duplicates === truth.duplicated && clientReport.reordered === truth.reordered &&
+    clientReport.packets === truth.sent && clientReport.invalid === 0;
+  const lossMatchesWithKernelDrops = clientReport.lost === truth.lost + kernel.socketDrops;
+  const rssFlat = peakGrowthMb < MAX_GROWTH_MB;
+  return {
+    seed,
+    group,
+    port,
+    minutes,
+    bitrate,
+    seconds: truth.durationS,
+    rss: {
+      baselineS: baseline.atS,
+      baselineMb: baseline.rssMb,
+      endMb,
+      growthMb,
+      peakGrowthMb,
+      samples,
+    },
+    source: {
+      ssrc: truth.ssrc,
+      generated: truth.generated,
+      sent: truth.sent,
+      dropped: truth.dropped,
+      lost: truth.lost,
+      duplicated: truth.duplicated,
+      reordered: truth.reordered,
+    },
+    client: clientReport,
+    kernel: { ...kernel, drained },
+    lossMatches,
+    lossMatchesWithKernelDrops,
+    rssFlat,
+    ok: lossMatches && rssFlat && drained,
+  };
 }
 
 /** `--help` text. */

@@ -2,7 +2,7 @@
 // seeded loss, duplication and reordering, and a truth report of what it sent (RFC 3550 counters).
 // Run: deno run --allow-net scripts/source.ts --group 239.0.0.1 --port 5004 --duration 10 --json
 
-import { withShutdownSignal } from "../lib/common/shutdown.ts";
+import { parseFlags, parseIntegerFlag } from "../lib/common/flags.ts";
 import {
   MP2T_RTP,
   parseBitrate,
@@ -12,12 +12,14 @@ import {
   type SourceTruth,
 } from "../lib/source/rtp_source.ts";
 import {
-  exitCodeFor,
-  parseFlags,
-  parseIntegerFlag,
-  parseProbabilityFlag,
-  parseSecondsFlag,
-} from "../lib/common/flags.ts";
+  endpointText,
+  IMPAIRMENT_USAGE,
+  optionalFlag,
+  parseTruthProgramFlags,
+  runTruthProgram,
+  TRUTH_PROGRAM_FLAGS,
+  type TruthCommand,
+} from "./support/truth_program.ts";
 
 /** `--help` text of the source. */
 export const SOURCE_USAGE =
@@ -40,14 +42,12 @@ Options:
   --start-seq N       First RTP sequence number, 0-65535 (default random)
   --packets N         Stop after N datagrams generated
   --duration SECONDS  Stop after SECONDS of schedule (⌈SECONDS × bitrate / 10528⌉ datagrams)
-  --loss P            Probability 0-1 that a datagram is dropped (default 0)
-  --duplicate P       Probability 0-1 that a datagram is sent twice (default 0)
-  --reorder P         Probability 0-1 that a datagram is held and sent after the next (default 0)
-  --seed N            Seed of the impairment PRNG, 0-4294967295 (default random; reported)
-  --interface IP      Local address to send from (IPv4: picks the outgoing interface)
-  --json              Print the truth report as one JSON line on stdout at exit
-                      (otherwise a summary line on stderr)
-  -h, --help          Show this help and exit
+${
+    IMPAIRMENT_USAGE.replace(
+      "  --json",
+      "  --interface IP      Local address to send from (IPv4: picks the outgoing interface)\n  --json",
+    )
+  }
 
 The first 2 datagrams are never impaired (RFC 3550 A.1 probation). Truth counters: generated,
 sent (datagrams on the wire, duplicates included), dropped, duplicated, reordered (what a
@@ -59,50 +59,34 @@ socket cannot be opened or a send fails, 2 on a usage error.
 `;
 
 /** Parsed command line of the source. */
-export type SourceCommand =
-  | { readonly kind: "help" }
-  | { readonly kind: "run"; readonly options: RtpSourceOptions; readonly json: boolean };
+export type SourceCommand = TruthCommand<RtpSourceOptions>;
 
 /** Parses the source's flags; throws ConfigError naming the bad flag. */
 export function parseSourceArgs(args: string[]): SourceCommand {
   const values = parseFlags(args, {
+    ...TRUTH_PROGRAM_FLAGS,
     group: { type: "string" },
     port: { type: "string" },
-    ttl: { type: "string" },
     bitrate: { type: "string" },
     ssrc: { type: "string" },
     "start-seq": { type: "string" },
-    packets: { type: "string" },
-    duration: { type: "string" },
-    loss: { type: "string" },
-    duplicate: { type: "string" },
-    reorder: { type: "string" },
-    seed: { type: "string" },
-    interface: { type: "string" },
-    json: { type: "boolean" },
-    help: { type: "boolean", short: "h" },
   });
   if (values.help) return { kind: "help" };
-  const optional = <T>(text: string | undefined, parse: (text: string) => T) =>
-    text === undefined ? undefined : parse(text);
+  const port = optionalFlag(values.port, (t) => parseIntegerFlag(t, "--port", 1, 65_535));
+  const shared = parseTruthProgramFlags(values);
   const options: RtpSourceOptions = {
     group: values.group ?? SOURCE_DEFAULTS.group,
-    port: optional(values.port, (t) => parseIntegerFlag(t, "--port", 1, 65_535)) ??
-      SOURCE_DEFAULTS.port,
-    ttl: optional(values.ttl, (t) => parseIntegerFlag(t, "--ttl", 0, 255)),
-    bitrate: optional(values.bitrate, (t) => parseBitrate(t, "--bitrate")),
-    ssrc: optional(values.ssrc, (t) => parseIntegerFlag(t, "--ssrc", 0, 0xffff_ffff)),
-    startSeq: optional(values["start-seq"], (t) => parseIntegerFlag(t, "--start-seq", 0, 0xffff)),
-    packets: optional(
-      values.packets,
-      (t) => parseIntegerFlag(t, "--packets", 1, Number.MAX_SAFE_INTEGER),
+    port: port ?? SOURCE_DEFAULTS.port,
+    ttl: shared.ttl,
+    bitrate: optionalFlag(values.bitrate, (t) => parseBitrate(t, "--bitrate")),
+    ssrc: optionalFlag(values.ssrc, (t) => parseIntegerFlag(t, "--ssrc", 0, 0xffff_ffff)),
+    startSeq: optionalFlag(
+      values["start-seq"],
+      (t) => parseIntegerFlag(t, "--start-seq", 0, 0xffff),
     ),
-    durationS: optional(values.duration, (t) => parseSecondsFlag(t, "--duration")),
-    loss: optional(values.loss, (t) => parseProbabilityFlag(t, "--loss")),
-    duplicate: optional(values.duplicate, (t) => parseProbabilityFlag(t, "--duplicate")),
-    reorder: optional(values.reorder, (t) => parseProbabilityFlag(t, "--reorder")),
-    seed: optional(values.seed, (t) => parseIntegerFlag(t, "--seed", 0, 0xffff_ffff)),
-    interfaceAddress: values.interface,
+    ...shared.limits,
+    ...shared.impairment,
+    interfaceAddress: shared.interfaceAddress,
   };
   return { kind: "run", options, json: values.json ?? false };
 }
@@ -114,49 +98,37 @@ function hex32(value: number): string {
 /** One human line describing a source run's truth. */
 export function describeSourceTruth(truth: SourceTruth): string {
   const seq = truth.firstSeq === null ? "no packets" : `seq ${truth.firstSeq}-${truth.lastSeq}`;
-  const group = truth.group.includes(":") ? `[${truth.group}]` : truth.group;
-  return `rtp-source: generated ${truth.generated}, sent ${truth.sent} datagrams to ${group}:${truth.port}` +
+  return `rtp-source: generated ${truth.generated}, sent ${truth.sent} datagrams to ${
+    endpointText(truth)
+  }` +
     ` (dropped ${truth.dropped}, duplicated ${truth.duplicated}, reordered ${truth.reordered},` +
     ` lost ${truth.lost}); SSRC ${hex32(truth.ssrc)}, ${seq}, seed ${truth.seed},` +
     ` ${truth.durationS} s`;
 }
 
 /** Runs the source until done or SIGINT/SIGTERM; returns the exit code. */
-export async function main(args: string[]): Promise<number> {
-  let command: SourceCommand;
-  try {
-    command = parseSourceArgs(args);
-  } catch (error) {
-    return exitCodeFor("rtp-source", error);
-  }
-  if (command.kind === "help") {
-    console.log(SOURCE_USAGE);
-    return 0;
-  }
-  try {
-    const { options, json } = command;
-    const group = options.group.includes(":") ? `[${options.group}]` : options.group;
-    const truth = await withShutdownSignal((signal) =>
+export function main(args: string[]): Promise<number> {
+  return runTruthProgram({
+    name: "rtp-source",
+    usage: SOURCE_USAGE,
+    parse: parseSourceArgs,
+    describe: describeSourceTruth,
+    run: (options, signal, json) =>
       sendRtpStream({
         ...options,
         signal,
         onStart: () => {
           if (json) return;
           console.error(
-            `rtp-source: sending ${MP2T_RTP.DATAGRAM_BYTES}-byte MP2T/RTP datagrams to ${group}:${options.port}` +
-              ` at ${options.bitrate ?? SOURCE_DEFAULTS.bitrate} bit/s, TTL ${
-                options.ttl ?? SOURCE_DEFAULTS.ttl
-              }; Ctrl-C stops`,
+            `rtp-source: sending ${MP2T_RTP.DATAGRAM_BYTES}-byte MP2T/RTP datagrams to ${
+              endpointText(options)
+            } at ${options.bitrate ?? SOURCE_DEFAULTS.bitrate} bit/s, TTL ${
+              options.ttl ?? SOURCE_DEFAULTS.ttl
+            }; Ctrl-C stops`,
           );
         },
-      })
-    );
-    if (json) console.log(JSON.stringify(truth));
-    else console.error(describeSourceTruth(truth));
-    return 0;
-  } catch (error) {
-    return exitCodeFor("rtp-source", error);
-  }
+      }),
+  }, args);
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -2,34 +2,26 @@
 // the private network namespace of scripts/netns_test.sh (multicast never leaves it).
 import assert from "node:assert/strict";
 import { sendRtpStream } from "../lib/source/rtp_source.ts";
-import { runClient, spawnClient } from "./support/client_process.ts";
-import { startServer, startStreamServer } from "./support/server_process.ts";
+import { delay } from "../lib/common/delay.ts";
+import { runClient, spawnClient, summaries } from "../scripts/support/client_process.ts";
+import { startClientRig } from "../scripts/support/client_rig.ts";
+import { randomRtpPort } from "../scripts/support/endpoints.ts";
+import { inPrivateNetns } from "../scripts/support/netns.ts";
+import { startServer, startStreamServer } from "../scripts/support/server_process.ts";
 import { makeCertificate } from "./support/tls.ts";
-
-const inNetns = Deno.env.get("GATEWAY_NETNS") === "1";
-const randomPort = () => 20000 + 2 * Math.floor(Math.random() * 20000);
-
-function summaries(records: Record<string, unknown>[]) {
-  return records.filter((r) => r.type === "summary");
-}
 
 Deno.test({
   name:
     "client summary equals the truth of an impaired stream (loss, duplicates, reordering, wrap)",
-  ignore: !inNetns,
+  ignore: !inPrivateNetns(),
   async fn() {
-    const port = randomPort();
-    await using server = await startStreamServer("239.10.0.1", port);
-    const client = spawnClient([
-      "--server",
-      server.url,
-      "--json",
-      "--timeout",
-      "10",
-      "--stall-after",
-      "5",
-    ]);
-    await client.waitForLog(/Joined 239\.10\.0\.1/);
+    const port = randomRtpPort();
+    await using rig = await startClientRig({
+      group: "239.10.0.1",
+      port,
+      timeoutS: 10,
+      stallAfterS: 5,
+    });
     const truth = await sendRtpStream({
       group: "239.10.0.1",
       port,
@@ -43,9 +35,8 @@ Deno.test({
       seed: 7,
     });
     // Let the last packets land, then stop the client with SIGINT: it prints the summary, exit 0.
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    client.process.kill("SIGINT");
-    const result = await client.finished();
+    await delay(300);
+    const { result } = await rig.finish();
     assert.equal(result.code, 0, result.stderr);
     const [summary, ...others] = summaries(result.records);
     assert.equal(others.length, 0, "one SSRC");
@@ -68,9 +59,9 @@ Deno.test({
 
 Deno.test({
   name: "client exits 4 naming group, port and interface when nothing arrives",
-  ignore: !inNetns,
+  ignore: !inPrivateNetns(),
   async fn() {
-    const port = randomPort();
+    const port = randomRtpPort();
     await using server = await startStreamServer("239.10.0.2", port);
     const result = await runClient(["--server", server.url, "--timeout", "0.5", "--json"]);
     assert.equal(result.code, 4);
@@ -111,8 +102,8 @@ Deno.test("client exits 2 on usage errors and a bad interface", async () => {
   const usage = await runClient(["--duration", "soon"]);
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /--duration: expected seconds/);
-  if (!inNetns) return;
-  await using server = await startServer(["--multicast-port", String(randomPort())]);
+  if (!inPrivateNetns()) return;
+  await using server = await startServer(["--multicast-port", String(randomRtpPort())]);
   const iface = await runClient([
     "--server",
     server.url,
@@ -127,9 +118,9 @@ Deno.test("client exits 2 on usage errors and a bad interface", async () => {
 
 Deno.test({
   name: "client reports a stall and recovers when packets return, then ends by --duration",
-  ignore: !inNetns,
+  ignore: !inPrivateNetns(),
   async fn() {
-    const port = randomPort();
+    const port = randomRtpPort();
     await using server = await startStreamServer("239.10.0.3", port);
     const client = spawnClient([
       "--server",
@@ -181,9 +172,9 @@ Deno.test({
 
 Deno.test({
   name: "client counts a new SSRC as a new source without false loss, and stops at --packets",
-  ignore: !inNetns,
+  ignore: !inPrivateNetns(),
   async fn() {
-    const port = randomPort();
+    const port = randomRtpPort();
     await using server = await startStreamServer("239.10.0.4", port);
     const client = spawnClient(["--server", server.url, "--json", "--packets", "400"]);
     await client.waitForLog(/Joined 239\.10\.0\.4/);
@@ -212,9 +203,9 @@ Deno.test({
 
 Deno.test({
   name: "client drops packets from other senders under a source filter and counts them",
-  ignore: !inNetns,
+  ignore: !inPrivateNetns(),
   async fn() {
-    const port = randomPort();
+    const port = randomRtpPort();
     await using server = await startStreamServer("232.10.0.5", port, ["--source", "192.0.2.77"]);
     const client = spawnClient(["--server", server.url, "--json", "--timeout", "1.5"]);
     await client.waitForLog(/only from 192\.0\.2\.77/);
@@ -235,9 +226,9 @@ Deno.test({
 
 Deno.test({
   name: "two clients on one host receive the same group at once with full counts",
-  ignore: !inNetns,
+  ignore: !inPrivateNetns(),
   async fn() {
-    const port = randomPort();
+    const port = randomRtpPort();
     await using server = await startStreamServer("239.10.0.6", port);
     const clients = [0, 1].map(() =>
       spawnClient(["--server", server.url, "--json", "--packets", "500", "--timeout", "10"])
@@ -260,9 +251,9 @@ Deno.test({
 
 Deno.test({
   name: "client reads a stream from the server's .sdp URL with --sdp and receives it",
-  ignore: !inNetns,
+  ignore: !inPrivateNetns(),
   async fn() {
-    const port = randomPort();
+    const port = randomRtpPort();
     await using server = await startStreamServer("239.10.0.7", port, ["--name", "tv"]);
     const client = spawnClient([
       "--sdp",
@@ -289,7 +280,7 @@ Deno.test("client exits 130 on SIGINT during negotiation, without a stack trace"
   try {
     const client = spawnClient(["--server", `http://127.0.0.1:${listener.addr.port}`]);
     const deadline = Date.now() + 10_000;
-    while (held.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (held.length === 0 && Date.now() < deadline) await delay(20);
     assert.equal(held.length, 1, "the client connected");
     client.process.kill("SIGINT");
     const result = await client.finished();
@@ -304,9 +295,9 @@ Deno.test("client exits 130 on SIGINT during negotiation, without a stack trace"
 
 Deno.test({
   name: "client prints the summary and exits 0 on SIGTERM during reception",
-  ignore: !inNetns,
+  ignore: !inPrivateNetns(),
   async fn() {
-    const port = randomPort();
+    const port = randomRtpPort();
     await using server = await startStreamServer("239.10.0.8", port);
     const client = spawnClient(["--server", server.url, "--json"]);
     await client.waitForLog(/Joined 239\.10\.0\.8/);
@@ -316,7 +307,7 @@ Deno.test({
       packets: 300,
       bitrate: 8_000_000,
     });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await delay(200);
     client.process.kill("SIGTERM");
     const result = await client.finished();
     assert.equal(result.code, 0, result.stderr);
@@ -326,9 +317,9 @@ Deno.test({
 
 Deno.test({
   name: "client receives an IPv6 group on the interface named by --interface (veth gw1)",
-  ignore: !inNetns,
+  ignore: !inPrivateNetns(),
   async fn() {
-    const port = randomPort();
+    const port = randomRtpPort();
     const group = `ff15::${Math.floor(Math.random() * 0xffff).toString(16)}`;
     await using server = await startStreamServer(group, port);
     const client = spawnClient([
@@ -374,11 +365,11 @@ Deno.test({
 Deno.test({
   name:
     "client talks HTTPS with --ca and a bearer token from GATEWAY_TOKEN, under its permission set",
-  ignore: !inNetns,
+  ignore: !inPrivateNetns(),
   async fn() {
     const certificate = await makeCertificate();
     try {
-      const port = randomPort();
+      const port = randomRtpPort();
       await using server = await startStreamServer("239.10.0.9", port, [
         "--cert",
         certificate.certFile,
@@ -414,9 +405,9 @@ Deno.test({
 Deno.test({
   name:
     "client counts garbage as invalid without letting it hide a stall or count towards --packets",
-  ignore: !inNetns,
+  ignore: !inPrivateNetns(),
   async fn() {
-    const port = randomPort();
+    const port = randomRtpPort();
     await using server = await startStreamServer("239.10.0.10", port);
     const client = spawnClient([
       "--server",
@@ -437,7 +428,7 @@ Deno.test({
       const garbage = new Uint8Array(200).fill(0x40);
       for (let i = 0; i < 300; i++) {
         await conn.send(garbage, { transport: "udp", hostname: "239.10.0.10", port });
-        if (i % 20 === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+        if (i % 20 === 0) await delay(100);
       }
     } finally {
       conn.close();
@@ -453,9 +444,9 @@ Deno.test({
 
 Deno.test({
   name: "client reads a VLC-written SDP file with --sdp and receives the stream it names",
-  ignore: !inNetns,
+  ignore: !inPrivateNetns(),
   async fn() {
-    const port = randomPort();
+    const port = randomRtpPort();
     const dir = await Deno.makeTempDir();
     try {
       const vlcSdp = Deno.readTextFileSync(new URL("./testdata/vlc_mp2t.sdp", import.meta.url))

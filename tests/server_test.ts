@@ -1,22 +1,16 @@
 import assert from "node:assert/strict";
+import { delay } from "../lib/common/delay.ts";
 import { readReceiveTarget } from "../lib/sdp/receive_target.ts";
-import { SERVER_PERMISSIONS, startServer } from "./support/server_process.ts";
+import { runDeno } from "../scripts/support/process.ts";
+import { SERVER_PERMISSIONS } from "../scripts/support/server_flags.ts";
+import { startServer } from "../scripts/support/server_process.ts";
 
-const root = new URL("../", import.meta.url);
 const offerText = Deno.readTextFileSync(new URL("./testdata/offer_vlc_style.sdp", import.meta.url));
 
-async function runServer(args: string[], env: Record<string, string> = {}) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "--no-prompt", ...SERVER_PERMISSIONS, "server.ts", ...args],
-    cwd: root,
+function runServer(args: string[], env: Record<string, string> = {}) {
+  return runDeno(["run", "--quiet", "--no-prompt", ...SERVER_PERMISSIONS, "server.ts", ...args], {
     env,
-    stdin: "null",
-  }).output();
-  return {
-    code: output.code,
-    stdout: new TextDecoder().decode(output.stdout),
-    stderr: new TextDecoder().decode(output.stderr),
-  };
+  });
 }
 
 Deno.test("server --help and --version print and exit 0", async () => {
@@ -111,9 +105,9 @@ Deno.test("server finishes an in-flight request after SIGINT, then exits 0", asy
   push.enqueue(new TextEncoder().encode(offerText.slice(0, 20)));
   // Give the request time to reach the handler (the machine may be busy): one that arrives after
   // the signal is answered 503, which is right but not what this test is about.
-  await new Promise((resolve) => setTimeout(resolve, 1000));
+  await delay(1000);
   server.process.kill("SIGINT");
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await delay(100);
   push.enqueue(new TextEncoder().encode(offerText.slice(20)));
   push.close();
   const response = await pending;
@@ -142,7 +136,7 @@ Deno.test("server reloads its config file on SIGHUP and keeps the old catalog on
     const deadline = Date.now() + 5000;
     let after = await catalog();
     while (after[0].port !== 5010 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await delay(50);
       after = await catalog();
     }
     assert.equal(after[0].port, 5010);
@@ -159,7 +153,7 @@ Deno.test("server reloads its config file on SIGHUP and keeps the old catalog on
       !server.logs.some((r) => String(r.message).includes("rejected")) &&
       Date.now() < rejectDeadline
     ) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await delay(50);
     }
     assert.ok(server.logs.some((r) => String(r.message).includes("not a multicast address")));
     assert.equal((await catalog())[0].port, 5010);

@@ -4,6 +4,7 @@ import { checkStreamName } from "../sdp/stream.ts";
 import { makeFormat } from "../rtp/payload_format.ts";
 import { ConfigError } from "../common/errors.ts";
 import { ipVersionOf } from "../net/multicast_address.ts";
+import { SOCKET_RECEIVE_BUFFER_BYTES } from "../net/socket_buffer.ts";
 import type { PayloadFormat } from "../rtp/payload_format.ts";
 import { parseFlags, parseIntegerFlag, parseSecondsFlag } from "../common/flags.ts";
 
@@ -68,7 +69,7 @@ Reception:
   --packets N           Stop after N packets
   --json                JSON lines on stdout even on a terminal
   --interval SECONDS    Statistics interval (default 1)
-  --receive-buffer BYTES  Kernel socket receive buffer to ask for (default 4194304, capped by
+  --receive-buffer BYTES  Kernel socket receive buffer to ask for (default ${SOCKET_RECEIVE_BUFFER_BYTES}, capped by
                         net.core.rmem_max; 0 keeps the kernel default). Needs --allow-ffi, which
                         the client's permission set grants: Deno has no API for SO_RCVBUF
   -h, --help            Show this help and exit
@@ -233,7 +234,7 @@ export function parseClientArgs(
       : { packets: parseIntegerFlag(values.packets, "--packets", 1, Number.MAX_SAFE_INTEGER) }),
     json: values.json ?? false,
     receiveBufferBytes: values["receive-buffer"] === undefined
-      ? 4 * 1024 * 1024
+      ? SOCKET_RECEIVE_BUFFER_BYTES
       : parseIntegerFlag(values["receive-buffer"], "--receive-buffer", 0, 1024 * 1024 * 1024),
   };
   return { kind: "run", config };

@@ -48,8 +48,8 @@ export interface ReceptionResult extends ReceptionStatus {
   readonly total: ReceiverSnapshot;
 }
 
-/** Largest UDP payload; the receive buffer is allocated once. */
-const RECEIVE_BUFFER_BYTES = 65_536;
+/** Bytes of the buffer each datagram is received into (above the largest UDP payload); allocated once. */
+const DATAGRAM_BUFFER_BYTES = 65_536;
 /** Re-join at most this often while stalled. */
 const REJOIN_EVERY_MS = 10_000;
 
@@ -58,7 +58,7 @@ export async function receive(options: ReceptionOptions): Promise<ReceptionResul
   const now = options.now ?? (() => performance.now());
   const { receiver, stats } = options;
   const sources = new Set(options.sources.map((s) => s.toLowerCase()));
-  const buffer = new Uint8Array(RECEIVE_BUFFER_BYTES);
+  const buffer = new Uint8Array(DATAGRAM_BUFFER_BYTES);
   const start = now();
   let state = "waiting" as ReceptionState;
   let lastPacketMs = Number.NaN;

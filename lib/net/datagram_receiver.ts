@@ -31,7 +31,7 @@ export interface ReceiverOptions {
    * cannot, and leaves filtering to the caller ({@link DatagramReceiver.filtersSources} false).
    */
   readonly sources?: readonly string[];
-  /** SO_RCVBUF to ask for; default RECEIVE_BUFFER_BYTES; 0 keeps the kernel default. */
+  /** SO_RCVBUF to ask for; default SOCKET_RECEIVE_BUFFER_BYTES; 0 keeps the kernel default. */
   readonly receiveBufferBytes?: number;
 }
 

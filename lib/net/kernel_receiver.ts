@@ -12,7 +12,7 @@ import { ipv6InterfaceIndex } from "./interface_index.ts";
 import { parseIpAddress } from "./ip_address.ts";
 import { explainJoinErrno } from "./join_error.ts";
 import { ERRNO, errnoText, KernelSocket, KernelSocketError } from "./kernel_socket.ts";
-import { RECEIVE_BUFFER_BYTES, type ReceiveBufferOutcome } from "./socket_buffer.ts";
+import { type ReceiveBufferOutcome, SOCKET_RECEIVE_BUFFER_BYTES } from "./socket_buffer.ts";
 
 /** Defaults of {@link KernelReceiverOptions}. */
 export const KERNEL_RECEIVER_DEFAULTS = {
@@ -168,7 +168,7 @@ export class KernelReceiver implements DatagramReceiver {
       port: options.port,
       ...(options.interface === undefined ? {} : { interface: options.interface }),
     };
-    const asked = options.receiveBufferBytes ?? RECEIVE_BUFFER_BYTES;
+    const asked = options.receiveBufferBytes ?? SOCKET_RECEIVE_BUFFER_BYTES;
     const buffer = socket.buffer;
     this.receiveBuffer = asked === 0
       ? { ok: false, reason: "not asked for" }
@@ -213,7 +213,7 @@ export class KernelReceiver implements DatagramReceiver {
         ...(interfaceAddress === undefined ? {} : { interfaceAddress }),
         interfaceIndex,
         sources: sources.map((s) => parseIpAddress(s)!.bytes),
-        receiveBufferBytes: options.receiveBufferBytes ?? RECEIVE_BUFFER_BYTES,
+        receiveBufferBytes: options.receiveBufferBytes ?? SOCKET_RECEIVE_BUFFER_BYTES,
         batch: options.batch ?? D.BATCH,
         slotBytes: options.datagramBytes ?? D.DATAGRAM_BYTES,
         wakeMs: options.wakeMs ?? D.WAKE_MS,

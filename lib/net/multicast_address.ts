@@ -33,3 +33,12 @@ export function multicastProblem(address: string): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Why `source` cannot be the sender address of a source-specific stream on `group` (RFC 4607: the
+ * same IP version), or `undefined` when it can.
+ */
+export function sourceProblem(source: string, group: string): string | undefined {
+  if (ipVersionOf(source) === ipVersionOf(group)) return undefined;
+  return `"${source}" is not an IPv${ipVersionOf(group)} address like the group ${group}`;
+}

@@ -13,8 +13,8 @@ import { parseIpAddress } from "./ip_address.ts";
 import { explainJoinError } from "./join_error.ts";
 import {
   enlargeReceiveBuffer,
-  RECEIVE_BUFFER_BYTES,
   type ReceiveBufferOutcome,
+  SOCKET_RECEIVE_BUFFER_BYTES,
 } from "./socket_buffer.ts";
 
 /** Options of {@link MulticastReceiver.open}. `sources` is not used: Deno cannot join by source. */
@@ -88,7 +88,7 @@ export class MulticastReceiver implements DatagramReceiver {
         { cause: error },
       );
     }
-    const bytes = options.receiveBufferBytes ?? RECEIVE_BUFFER_BYTES;
+    const bytes = options.receiveBufferBytes ?? SOCKET_RECEIVE_BUFFER_BYTES;
     const receiveBuffer: ReceiveBufferOutcome = bytes > 0
       ? enlargeReceiveBuffer(conn.addr as Deno.NetAddr, bytes)
       : { ok: false, reason: "not asked for" };

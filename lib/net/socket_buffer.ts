@@ -4,12 +4,6 @@
 // Best effort, never throws. Needs --allow-ffi (Deno refuses /proc/net and /proc/self/fd without -A).
 import { parseIpAddress } from "./ip_address.ts";
 
-/**
- * Kernel receive buffer the receivers ask for (SO_RCVBUF, capped by net.core.rmem_max): the default
- * 212 992 bytes hold ~90 datagrams of 1328 bytes, under 1 ms at 100 000 packets/s.
- */
-export const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
-
 /** Linux socket option numbers (include/uapi/asm-generic/socket.h, socket(7)). */
 export const SOCKET_OPTION = {
   /** Level of the generic socket options. */
@@ -19,6 +13,12 @@ export const SOCKET_OPTION = {
   /** As SO_RCVBUF but ignores rmem_max; needs CAP_NET_ADMIN in the initial user namespace. */
   SO_RCVBUFFORCE: 33,
 } as const;
+
+/**
+ * Kernel receive buffer (SO_RCVBUF, capped by net.core.rmem_max) the receivers ask for: the
+ * default 212 992 bytes hold ~90 datagrams of 1328 bytes, under 1 ms at 100 000 packets/s.
+ */
+export const SOCKET_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /** Outcome of {@link enlargeReceiveBuffer}. */
 export type ReceiveBufferOutcome =

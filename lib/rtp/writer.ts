@@ -1,5 +1,6 @@
 // Writes the RTP fixed header (RFC 3550 §5.1) into a caller buffer, for senders: version 2, no
 // padding, no extension, no CSRC list. Allocation-free, so it can run once per packet.
+import { RTP_HEADER } from "./packet.ts";
 
 /** Fields of the fixed RTP header that a sender chooses (RFC 3550 §5.1). */
 export interface RtpHeaderInit {
@@ -14,9 +15,6 @@ export interface RtpHeaderInit {
   /** 32-bit synchronisation source identifier. */
   readonly ssrc: number;
 }
-
-/** Bytes {@link writeRtpHeader} writes: the fixed header without CSRC entries. */
-export const RTP_FIXED_HEADER_LENGTH = 12;
 
 /*
  * RFC 3550 §5.1 fixed header as written here (P=0, X=0, CC=0):
@@ -37,9 +35,9 @@ export const RTP_FIXED_HEADER_LENGTH = 12;
  * RangeError when `out` is shorter than 12 bytes or the payload type is not 0-127.
  */
 export function writeRtpHeader(out: Uint8Array, header: RtpHeaderInit): number {
-  if (out.length < RTP_FIXED_HEADER_LENGTH) {
+  if (out.length < RTP_HEADER.FIXED_LENGTH) {
     throw new RangeError(
-      `RTP header needs ${RTP_FIXED_HEADER_LENGTH} bytes, buffer has ${out.length}`,
+      `RTP header needs ${RTP_HEADER.FIXED_LENGTH} bytes, buffer has ${out.length}`,
     );
   }
   const { payloadType, sequenceNumber, timestamp, ssrc } = header;
@@ -58,5 +56,5 @@ export function writeRtpHeader(out: Uint8Array, header: RtpHeaderInit): number {
   out[9] = (ssrc >>> 16) & 0xff;
   out[10] = (ssrc >>> 8) & 0xff;
   out[11] = ssrc & 0xff;
-  return RTP_FIXED_HEADER_LENGTH;
+  return RTP_HEADER.FIXED_LENGTH;
 }

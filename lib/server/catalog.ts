@@ -2,7 +2,7 @@
 // environment and config file. Each entry carries the `o=` session id and version (RFC 8866 §5.2).
 import { ConfigError } from "../common/errors.ts";
 import { checkInteger, checkKeys, checkString, isRecord } from "../common/json_checks.ts";
-import { ipVersionOf, multicastProblem } from "../net/multicast_address.ts";
+import { multicastProblem, sourceProblem } from "../net/multicast_address.ts";
 import { makeFormat, type PayloadFormat } from "../rtp/payload_format.ts";
 import { type CatalogEntry, checkStreamName, type StreamDefinition } from "../sdp/stream.ts";
 
@@ -72,13 +72,9 @@ export function validateStream(raw: unknown, field: string): StreamDefinition {
   let source: string | undefined;
   if (raw.source !== undefined) {
     source = checkString(raw.source, `${field}.source`);
-    if (ipVersionOf(source) !== ipVersionOf(address)) {
-      throw new ConfigError(
-        `${field}.source`,
-        `${field}.source: "${source}" is not an IPv${
-          ipVersionOf(address)
-        } address like the group ${address}`,
-      );
+    const problem = sourceProblem(source, address);
+    if (problem !== undefined) {
+      throw new ConfigError(`${field}.source`, `${field}.source: ${problem}`);
     }
   }
   const stream: StreamDefinition = { name, description, address, port, ttl, formats };

@@ -1,25 +1,24 @@
 // Server configuration from flags, environment and a JSON config file, in that order of precedence
 // over the defaults (the VLC set-up: 239.0.0.1:5004, payload type 33, MP2T/90000).
-import { Catalog, validateStream, validateStreams } from "./catalog.ts";
-import { checkInteger } from "../common/json_checks.ts";
-import { checkStreamName, type StreamDefinition } from "../sdp/stream.ts";
-import { makeFormat } from "../rtp/payload_format.ts";
-import { parseFlags, parseIntegerFlag } from "../common/flags.ts";
+import { validateStreams } from "./catalog.ts";
+import type { StreamDefinition } from "../sdp/stream.ts";
+import { parseFlags } from "../common/flags.ts";
 import { ConfigError } from "../common/errors.ts";
 import { LOG_FORMATS, type LogFormat } from "../common/logging.ts";
 import { ipVersionOf } from "../net/multicast_address.ts";
-import { staticFormat } from "../rtp/payload_format.ts";
+import { DEFAULT_STREAM, resolveCatalog } from "./default_stream.ts";
+import { resolveSecurity, type SecurityConfig } from "./security_config.ts";
+import {
+  byDefault,
+  flagOrEnv,
+  fromFile,
+  integerSetting,
+  invalidAt,
+  type Sourced,
+} from "./setting_origin.ts";
 
-/** Defaults: what `vlc FILE --sout '#rtp{dst=239.0.0.1,port=5004,mux=ts}'` sends. */
-export const SERVER_DEFAULTS = {
-  host: "0.0.0.0",
-  port: 8080,
-  name: "default",
-  multicastAddress: "239.0.0.1",
-  multicastPort: 5004,
-  ttl: 1,
-  payloadType: 33,
-} as const;
+/** Defaults: listen on 0.0.0.0:8080 and announce what `vlc FILE --sout '#rtp{dst=239.0.0.1,port=5004,mux=ts}'` sends. */
+export const SERVER_DEFAULTS = { host: "0.0.0.0", port: 8080, ...DEFAULT_STREAM } as const;
 
 /** Environment variables the server reads (flags win over them, they win over the config file). */
 export const SERVER_ENV = {
@@ -79,7 +78,7 @@ Exit codes: 0 after SIGINT/SIGTERM (in-flight requests finish), 1 on a runtime f
 `;
 
 /** Everything the server needs to run. */
-export interface ServerConfig {
+export interface ServerConfig extends SecurityConfig {
   readonly host: string;
   readonly port: number;
   readonly logFormat: LogFormat;
@@ -89,16 +88,6 @@ export interface ServerConfig {
   readonly defaultName: string;
   /** The config file the catalog came from, if any. */
   readonly configPath?: string;
-  /** Bearer token required on offers. */
-  readonly token?: string;
-  readonly protectReads: boolean;
-  /** TLS certificate and key files (PEM). */
-  readonly tls?: { readonly certFile: string; readonly keyFile: string };
-  readonly corsOrigin?: string;
-  /** Requests per second per client address. */
-  readonly rateLimit?: number;
-  readonly maxConcurrent: number;
-  readonly bodyTimeoutS: number;
 }
 
 /** Result of parsing the command line: run, or show help or version. */
@@ -178,259 +167,114 @@ export async function loadCatalogFile(
   }
 }
 
+/** The server's flags (node:util parseArgs options). */
+const SERVER_FLAGS = {
+  host: { type: "string" },
+  port: { type: "string" },
+  name: { type: "string" },
+  "multicast-address": { type: "string" },
+  "multicast-port": { type: "string" },
+  ttl: { type: "string" },
+  "payload-type": { type: "string" },
+  encoding: { type: "string" },
+  source: { type: "string" },
+  config: { type: "string" },
+  "log-format": { type: "string" },
+  quiet: { type: "boolean" },
+  token: { type: "string" },
+  "protect-reads": { type: "boolean" },
+  cert: { type: "string" },
+  key: { type: "string" },
+  "cors-origin": { type: "string" },
+  "rate-limit": { type: "string" },
+  "max-concurrent": { type: "string" },
+  "body-timeout": { type: "string" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "V" },
+} as const;
+
+/** Looks a setting up where it can come from: flag, then environment variable. */
+type Lookup = (flag: keyof typeof SERVER_FLAGS, variable?: string) => Sourced<string> | undefined;
+
 /**
  * Parses the server's command line against the environment (`env(name)` is injected so tests need no
- * real environment) and reads the config file. Throws ConfigError on any bad value, naming it.
+ * real environment) and reads the config file. Each value is taken with its origin (flag >
+ * environment variable > config file > default), so a ConfigError names the flag, variable or config
+ * file field that carried the bad value.
  */
 export async function parseServerArgs(
   args: string[],
   env: (name: string) => string | undefined,
 ): Promise<ServerCommand> {
-  const values = parseFlags(args, {
-    host: { type: "string" },
-    port: { type: "string" },
-    name: { type: "string" },
-    "multicast-address": { type: "string" },
-    "multicast-port": { type: "string" },
-    ttl: { type: "string" },
-    "payload-type": { type: "string" },
-    encoding: { type: "string" },
-    source: { type: "string" },
-    config: { type: "string" },
-    "log-format": { type: "string" },
-    quiet: { type: "boolean" },
-    token: { type: "string" },
-    "protect-reads": { type: "boolean" },
-    cert: { type: "string" },
-    key: { type: "string" },
-    "cors-origin": { type: "string" },
-    "rate-limit": { type: "string" },
-    "max-concurrent": { type: "string" },
-    "body-timeout": { type: "string" },
-    help: { type: "boolean", short: "h" },
-    version: { type: "boolean", short: "V" },
-  });
+  const values = parseFlags(args, SERVER_FLAGS);
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
+  const given: Lookup = (flag, variable) => flagOrEnv(values, env, flag, variable);
 
-  /** Flag value, else environment value, with the name of where it came from. */
-  const pick = (flag: keyof typeof values, envName: string): [string, string] | undefined => {
-    const fromFlag = values[flag];
-    if (typeof fromFlag === "string") return [fromFlag, `--${flag}`];
-    const fromEnv = env(envName);
-    if (fromEnv !== undefined && fromEnv !== "") return [fromEnv, envName];
-    return undefined;
-  };
+  const configPath = given("config", SERVER_ENV.config)?.value;
+  const catalogFile = configPath === undefined
+    ? undefined
+    : { path: configPath, ...await loadCatalogFile(configPath) };
+  const file = catalogFile?.file ?? {};
+  /** The config file's top-level field `name`, when the file has it. */
+  const inFile = <T>(name: string, value: T | undefined): Sourced<T> | undefined =>
+    value === undefined || configPath === undefined ? undefined : fromFile(value, configPath, name);
 
-  const configPick = pick("config", SERVER_ENV.config);
-  const loaded = configPick === undefined ? undefined : await loadCatalogFile(configPick[0]);
-  const file = loaded?.file ?? {};
-
-  const hostPick = pick("host", SERVER_ENV.host);
-  const host = hostPick?.[0] ?? (typeof file.host === "string" ? file.host : SERVER_DEFAULTS.host);
-  if (ipVersionOf(host) === undefined && host !== "localhost") {
-    throw new ConfigError(
-      hostPick?.[1] ?? "host",
-      `${hostPick?.[1] ?? "host"}: "${host}" is not an IP address`,
-    );
+  // A host that is not a string in the file is ignored, as it always was.
+  const host = given("host", SERVER_ENV.host) ??
+    inFile("host", typeof file.host === "string" ? file.host : undefined) ??
+    byDefault(SERVER_DEFAULTS.host, "host");
+  if (ipVersionOf(host.value) === undefined && host.value !== "localhost") {
+    throw invalidAt(host.origin, `"${host.value}" is not an IP address`);
   }
-  const portPick = pick("port", SERVER_ENV.port);
-  const port = portPick !== undefined
-    ? parseIntegerFlag(portPick[0], portPick[1], 0, 65535)
-    : file.port !== undefined
-    ? checkInteger(file.port, "port", 0, 65535)
-    : SERVER_DEFAULTS.port;
-  const logPick = pick("log-format", SERVER_ENV.logFormat);
-  const logFormat = logPick?.[0] ?? (file.logFormat ?? "text");
-  if (!(LOG_FORMATS as readonly unknown[]).includes(logFormat)) {
-    throw new ConfigError(
-      logPick?.[1] ?? "logFormat",
-      `${logPick?.[1] ?? "logFormat"}: expected text or json, got ${JSON.stringify(logFormat)}`,
+  const port = integerSetting(
+    given("port", SERVER_ENV.port) ?? inFile("port", file.port) ??
+      byDefault(SERVER_DEFAULTS.port, "port"),
+    0,
+    65535,
+  );
+  const logFormat = given("log-format", SERVER_ENV.logFormat) ??
+    inFile("logFormat", file.logFormat) ?? byDefault("text", "logFormat");
+  if (!(LOG_FORMATS as readonly unknown[]).includes(logFormat.value)) {
+    throw invalidAt(
+      logFormat.origin,
+      `expected text or json, got ${JSON.stringify(logFormat.value)}`,
     );
   }
 
-  // The default stream: config file's (or built-in defaults), with flag/env overrides on top.
-  const namePick = pick("name", SERVER_ENV.name);
-  let streams = loaded?.streams ?? [];
-  let defaultName = namePick?.[0] ?? loaded?.defaultName ?? streams[0]?.name ??
-    SERVER_DEFAULTS.name;
-  if (namePick !== undefined) checkStreamName(namePick[0], namePick[1]);
-  if (loaded !== undefined && !streams.some((s) => s.name === defaultName)) {
-    throw new ConfigError(
-      namePick?.[1] ?? "name",
-      `${namePick?.[1] ?? "name"}: no stream named "${defaultName}" in ${configPick?.[0]}`,
-    );
-  }
-  const base: StreamDefinition = streams.find((s) => s.name === defaultName) ?? {
-    name: defaultName,
-    description: "",
-    address: SERVER_DEFAULTS.multicastAddress,
-    port: SERVER_DEFAULTS.multicastPort,
-    ttl: SERVER_DEFAULTS.ttl,
-    formats: [makeFormat(SERVER_DEFAULTS.payloadType, undefined, "payloadType")],
-  };
-  const addressPick = pick("multicast-address", SERVER_ENV.multicastAddress);
-  const mportPick = pick("multicast-port", SERVER_ENV.multicastPort);
-  const ttlPick = pick("ttl", SERVER_ENV.ttl);
-  const ptPick = pick("payload-type", SERVER_ENV.payloadType);
-  const encodingPick = pick("encoding", SERVER_ENV.encoding);
-  const sourcePick = pick("source", SERVER_ENV.source);
-
-  let formats = base.formats;
-  if (ptPick !== undefined || encodingPick !== undefined) {
-    const payloadType = ptPick === undefined
-      ? base.formats[0]!.payloadType
-      : parseIntegerFlag(ptPick[0], ptPick[1], 0, 127);
-    const field = encodingPick?.[1] ?? ptPick?.[1] ?? "payloadType";
-    const format = makeFormat(payloadType, encodingPick?.[0], field);
-    const fixed = staticFormat(payloadType);
-    if (encodingPick !== undefined && fixed !== undefined) {
-      // A static payload type already names its encoding (RFC 3551 §6); do not let it lie.
-      if (
-        fixed.encoding.toUpperCase() !== format.encoding.toUpperCase() ||
-        fixed.clockRate !== format.clockRate
-      ) {
-        throw new ConfigError(
-          field,
-          `${field}: payload type ${payloadType} is static (${fixed.encoding}/${fixed.clockRate}); ` +
-            `use a dynamic payload type (96-127) for ${encodingPick[0]}, e.g. --payload-type 96`,
-        );
-      }
-    }
-    formats = [format];
-  }
-  const candidate = {
-    name: base.name,
-    description: base.description,
-    address: addressPick?.[0] ?? base.address,
-    port: mportPick === undefined
-      ? base.port
-      : parseIntegerFlag(mportPick[0], mportPick[1], 1, 65535),
-    ttl: ttlPick === undefined ? base.ttl : parseIntegerFlag(ttlPick[0], ttlPick[1], 0, 255),
-    formats: formats.map((f) => ({ ...f })),
-    ...(sourcePick !== undefined
-      ? { source: sourcePick[0] }
-      : base.source !== undefined
-      ? { source: base.source }
-      : {}),
-  };
-  let defaultStream: StreamDefinition;
-  try {
-    defaultStream = validateStream(candidate, "stream");
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    // Name the flag or variable that carried the bad value.
-    const origin: Record<string, [string, string] | undefined> = {
-      "stream.address": addressPick,
-      "stream.source": sourcePick,
-      "stream.port": mportPick,
-      "stream.ttl": ttlPick,
-    };
-    const from = origin[error.field]?.[1];
-    if (from === undefined) throw error;
-    throw new ConfigError(from, error.message.replace(/^stream\.\w+/, from), { cause: error });
-  }
-  streams = streams.some((s) => s.name === defaultName)
-    ? streams.map((s) => (s.name === defaultName ? defaultStream : s))
-    : [defaultStream, ...streams];
-  defaultName = defaultStream.name;
-  new Catalog(streams, { defaultName }); // validates the combination
-  const security = parseSecurity(values, env);
+  const { streams, defaultName } = resolveCatalog(
+    {
+      name: given("name", SERVER_ENV.name),
+      address: given("multicast-address", SERVER_ENV.multicastAddress),
+      port: given("multicast-port", SERVER_ENV.multicastPort),
+      ttl: given("ttl", SERVER_ENV.ttl),
+      payloadType: given("payload-type", SERVER_ENV.payloadType),
+      encoding: given("encoding", SERVER_ENV.encoding),
+      source: given("source", SERVER_ENV.source),
+    },
+    catalogFile,
+  );
+  const security = resolveSecurity({
+    token: given("token", SERVER_ENV.token),
+    cert: given("cert"),
+    key: given("key"),
+    corsOrigin: given("cors-origin"),
+    rateLimit: given("rate-limit"),
+    maxConcurrent: given("max-concurrent"),
+    bodyTimeout: given("body-timeout"),
+    protectReads: values["protect-reads"] ?? false,
+  });
   return {
     kind: "run",
     config: {
-      host,
+      host: host.value,
       port,
-      logFormat: logFormat as LogFormat,
+      logFormat: logFormat.value as LogFormat,
       accessLog: !(values.quiet ?? false),
       streams,
       defaultName,
-      ...(configPick === undefined ? {} : { configPath: configPick[0] }),
+      ...(configPath === undefined ? {} : { configPath }),
       ...security,
     },
-  };
-}
-
-type SecurityConfig = Pick<
-  ServerConfig,
-  "token" | "protectReads" | "tls" | "corsOrigin" | "rateLimit" | "maxConcurrent" | "bodyTimeoutS"
->;
-
-function parseSecurity(
-  values: {
-    token?: string;
-    "protect-reads"?: boolean;
-    cert?: string;
-    key?: string;
-    "cors-origin"?: string;
-    "rate-limit"?: string;
-    "max-concurrent"?: string;
-    "body-timeout"?: string;
-  },
-  env: (name: string) => string | undefined,
-): SecurityConfig {
-  const token = values.token ?? env(SERVER_ENV.token);
-  if (token !== undefined && token !== "" && !/^[A-Za-z0-9._~+/=-]{8,512}$/.test(token)) {
-    throw new ConfigError(
-      values.token === undefined ? SERVER_ENV.token : "--token",
-      `${
-        values.token === undefined ? SERVER_ENV.token : "--token"
-      }: a token is 8-512 characters of ` +
-        "letters, digits and -._~+/=",
-    );
-  }
-  if ((values.cert === undefined) !== (values.key === undefined)) {
-    throw new ConfigError(
-      values.cert === undefined ? "--cert" : "--key",
-      "--cert and --key go together",
-    );
-  }
-  const origin = values["cors-origin"];
-  if (origin !== undefined && origin !== "*") {
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(origin);
-    } catch {
-      parsed = undefined;
-    }
-    if (parsed === undefined || parsed.origin !== origin) {
-      throw new ConfigError(
-        "--cors-origin",
-        `--cors-origin: "${origin}" is not an origin like https://app.example or *`,
-      );
-    }
-  }
-  const rate = values["rate-limit"];
-  let rateLimit: number | undefined;
-  if (rate !== undefined) {
-    const match = /^([0-9]+(?:\.[0-9]+)?)(?:\/s)?$/.exec(rate.trim());
-    rateLimit = match === null ? NaN : Number(match[1]);
-    if (!(rateLimit > 0) || rateLimit > 1_000_000) {
-      throw new ConfigError(
-        "--rate-limit",
-        `--rate-limit: expected requests per second like 20 or 20/s, got "${rate}"`,
-      );
-    }
-  }
-  const bodyTimeout = values["body-timeout"];
-  const bodyTimeoutS = bodyTimeout === undefined ? 10 : Number(bodyTimeout);
-  if (!(bodyTimeoutS > 0) || bodyTimeoutS > 3600) {
-    throw new ConfigError(
-      "--body-timeout",
-      `--body-timeout: expected seconds (0-3600), got "${bodyTimeout}"`,
-    );
-  }
-  return {
-    ...(token === undefined || token === "" ? {} : { token }),
-    protectReads: values["protect-reads"] ?? false,
-    ...(values.cert !== undefined && values.key !== undefined
-      ? { tls: { certFile: values.cert, keyFile: values.key } }
-      : {}),
-    ...(origin === undefined ? {} : { corsOrigin: origin }),
-    ...(rateLimit === undefined ? {} : { rateLimit }),
-    maxConcurrent: values["max-concurrent"] === undefined
-      ? 256
-      : parseIntegerFlag(values["max-concurrent"], "--max-concurrent", 1, 100_000),
-    bodyTimeoutS,
   };
 }

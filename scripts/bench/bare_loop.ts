@@ -13,6 +13,7 @@ import {
   type ReceiveBufferOutcome,
   socketDescriptorsOf,
 } from "../../lib/net/socket_buffer.ts";
+import { delay } from "../../lib/common/delay.ts";
 import { RecvmmsgReader } from "./ffi_recvmmsg.ts";
 
 interface LoopOptions {
@@ -95,7 +96,7 @@ async function ffiLoop(options: LoopOptions, stop: AbortSignal): Promise<LoopRes
   try {
     while (received < options.packets && !stop.aborted && performance.now() < deadline) {
       reader.drain(count);
-      await new Promise((resolve) => setTimeout(resolve, options.pollMs));
+      await delay(options.pollMs);
     }
     reader.drain(count);
   } finally {

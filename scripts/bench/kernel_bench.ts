@@ -9,14 +9,14 @@
 import { parseArgs } from "node:util";
 import { type Figure, figureLine, higherIsBetter, lowerIsBetter, renderTable } from "./figures.ts";
 import type { Row } from "./figures.ts";
+import { delay } from "../../lib/common/delay.ts";
+import { Child } from "../support/process.ts";
 import {
-  Child,
   CLOCK_TICKS_PER_S,
   cpuTicks,
-  delay,
-  udpRcvbufErrors,
-  waitForDrain,
-} from "./processes.ts";
+  readUdpCounters,
+  waitForSocketDrain,
+} from "../support/proc_counters.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 const SECTIONS = ["jitter", "cpu", "capacity"] as const;
@@ -140,11 +140,11 @@ async function jitterSection(tools: Tools): Promise<void> {
   log(`jitter: udp_blast paced at ${rate} packets/s for ${packets / rate} s, both paths at once`);
   const receivers = [startReceiver(tools, "kernel", 30), startReceiver(tools, "deno", 30)];
   try {
-    await Promise.all(receivers.map((r) => r.waitFor(/ready/, 15_000)));
+    await Promise.all(receivers.map((r) => r.waitFor(/ready/, { timeoutMs: 15_000 })));
     const sender = lastJson<SenderResult>(
       (await startSender(tools, rate, packets).finished(30_000)).stdout,
     );
-    await waitForDrain(tools.port, 3000);
+    await waitForSocketDrain(tools.port, { timeoutMs: 3000 });
     await delay(100);
     const [kernel, deno] = await Promise.all(
       receivers.map(async (r) => lastJson<LoopResult>((await r.stop("SIGTERM")).stdout)),
@@ -181,7 +181,7 @@ async function cpuSection(tools: Tools, seconds: number): Promise<void> {
   const sender = startSender(tools, RATE_20_MBPS, Math.ceil(RATE_20_MBPS * (seconds + 30)));
   const receivers = kinds.map((k) => startReceiver(tools, k, seconds + 30));
   try {
-    await Promise.all(receivers.map((r) => r.waitFor(/ready/, 15_000)));
+    await Promise.all(receivers.map((r) => r.waitFor(/ready/, { timeoutMs: 15_000 })));
     await delay(1000);
     const t0 = performance.now();
     const ticks0 = receivers.map((r) => cpuTicks(r.pid));
@@ -244,12 +244,12 @@ async function trial(tools: Tools, kind: Kind, rate: number, seconds: number): P
   const packets = Math.round(rate * seconds);
   const receiver = startReceiver(tools, kind, seconds + 15);
   try {
-    await receiver.waitFor(/ready/, 15_000);
-    const before = udpRcvbufErrors();
+    await receiver.waitFor(/ready/, { timeoutMs: 15_000 });
+    const before = readUdpCounters().rcvbufErrors;
     const sender = lastJson<SenderResult>(
       (await startSender(tools, rate, packets).finished(seconds * 3000 + 10_000)).stdout,
     );
-    await waitForDrain(tools.port, 3000);
+    await waitForSocketDrain(tools.port, { timeoutMs: 3000 });
     await delay(kind === "c" ? 50 : 150);
     const result = lastJson<LoopResult>((await receiver.stop("SIGTERM", 10_000)).stdout);
     return {
@@ -257,7 +257,7 @@ async function trial(tools: Tools, kind: Kind, rate: number, seconds: number): P
       achieved: Math.round(sender.rate),
       sent: sender.sent,
       received: result.received,
-      rcvbufErrors: udpRcvbufErrors() - before,
+      rcvbufErrors: readUdpCounters().rcvbufErrors - before,
     };
   } finally {
     if (!receiver.exited) await receiver.stop("SIGKILL");

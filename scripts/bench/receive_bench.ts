@@ -1,16 +1,19 @@
 // Receive-side benchmarks of issue 7: highest loss-free packet rate (client, bare Deno loop, C
 // recvmmsg), client CPU at 20 Mbit/s, time to first packet, client RSS growth at 100 Mbit/s.
 // Traffic is RTP/MPEG-TS (RFC 3550, RFC 2250) from udp_blast. Used by scripts/bench/run.ts only.
+import { delay } from "../../lib/common/delay.ts";
+import { SOCKET_RECEIVE_BUFFER_BYTES } from "../../lib/net/socket_buffer.ts";
+import { MP2T_RTP } from "../../lib/source/rtp_source.ts";
+import { clientDenoArgs, clientRecords, summaries } from "../support/client_process.ts";
+import { Child } from "../support/process.ts";
 import {
-  Child,
   CLOCK_TICKS_PER_S,
   cpuTicks,
-  delay,
-  median,
+  readUdpCounters,
   rssKiB,
-  udpRcvbufErrors,
-  waitForDrain,
-} from "./processes.ts";
+  waitForSocketDrain,
+} from "../support/proc_counters.ts";
+import { median } from "./figures.ts";
 
 /** Where things are and how long to run. */
 export interface ReceiveBenchContext {
@@ -40,15 +43,12 @@ export type ReceiverKind =
   | "kernel"
   | "kernelDefaultBuffer";
 
-/** Receive buffer the bare loop and the C counter ask for (the kernel caps it at rmem_max). */
-export const BENCH_RCVBUF = 4 * 1024 * 1024;
-
-/** Payload bytes of one RTP/MPEG-TS datagram (7 × 188); the bit rates below count these. */
-const TS_PAYLOAD_BYTES = 1316;
+/** Receive buffer the bare loop and the C counter ask for: the client's (capped at rmem_max). */
+export const BENCH_RCVBUF = SOCKET_RECEIVE_BUFFER_BYTES;
 
 /** Datagrams per second of a TS payload bit rate. */
 export function packetRate(bitsPerSecond: number): number {
-  return bitsPerSecond / (TS_PAYLOAD_BYTES * 8);
+  return bitsPerSecond / (MP2T_RTP.PAYLOAD_BYTES * 8);
 }
 
 /** One trial at one rate. */
@@ -81,8 +81,13 @@ export interface Capacity {
 
 let sequence = Math.floor(Math.random() * 60_000);
 
-function clientArgs(extra: string[]): string[] {
-  return ["run", "--quiet", "--no-prompt", "-P=client", "client.ts", ...extra];
+/** Starts client.ts as the `client` task runs it, with `--server URL --json` and `args`. */
+function startClient(ctx: ReceiveBenchContext, args: string[]): Child {
+  return new Child(
+    ctx.deno,
+    clientDenoArgs(["--server", ctx.serverUrl, "--json", ...args]),
+    { cwd: ctx.root },
+  );
 }
 
 function startReceiver(
@@ -104,21 +109,14 @@ function startReceiver(
   const bare = ["run", "--quiet", "-A", "scripts/bench/bare_loop.ts", ...common];
   switch (kind) {
     case "client":
-      return new Child(
-        ctx.deno,
-        clientArgs([
-          "--server",
-          ctx.serverUrl,
-          "--json",
-          "--packets",
-          String(packets),
-          "--duration",
-          String(Math.ceil(seconds)),
-          "--timeout",
-          String(Math.ceil(seconds)),
-        ]),
-        { cwd: ctx.root },
-      );
+      return startClient(ctx, [
+        "--packets",
+        String(packets),
+        "--duration",
+        String(Math.ceil(seconds)),
+        "--timeout",
+        String(Math.ceil(seconds)),
+      ]);
     case "bare":
       return new Child(ctx.deno, [...bare, "--rcvbuf", String(BENCH_RCVBUF)], { cwd: ctx.root });
     case "bareDefaultBuffer":
@@ -138,22 +136,14 @@ function startReceiver(
   }
 }
 
-/** Sums `packets` of the client's summary records. */
-export function clientReceived(stdout: string): number {
-  let packets = 0;
-  for (const line of stdout.split("\n")) {
-    if (!line.startsWith("{")) continue;
-    const record = JSON.parse(line) as { type?: string; packets?: number };
-    if (record.type === "summary") packets += record.packets ?? 0;
-  }
-  return packets;
-}
-
 /** Summary records of a client run (one per SSRC). */
 function clientSummaries(stdout: string): { packets: number; lost: number }[] {
-  return stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)).filter((
-    r: { type?: string },
-  ) => r.type === "summary");
+  return summaries(clientRecords(stdout)) as unknown as { packets: number; lost: number }[];
+}
+
+/** Sums `packets` of the client's summary records. */
+export function clientReceived(stdout: string): number {
+  return clientSummaries(stdout).reduce((sum, s) => sum + (s.packets ?? 0), 0);
 }
 
 interface SenderReport {
@@ -198,13 +188,18 @@ export async function runTrial(
   const packets = Math.max(1, Math.round(rate * seconds));
   const receiver = startReceiver(ctx, kind, packets, seconds + 10);
   try {
-    await receiver.waitFor(/Joined|ready/, 15_000);
-    const before = udpRcvbufErrors();
+    await receiver.waitFor(/Joined|ready/, { timeoutMs: 15_000 });
+    const before = readUdpCounters().rcvbufErrors;
     const report = await senderReport(startSender(ctx, rate, packets), seconds * 2000 + 10_000);
-    await waitForDrain(ctx.port, 3000);
+    await waitForSocketDrain(ctx.port, {
+      timeoutMs: 3000,
+      pollMs: 10,
+      emptyPolls: 1,
+      socketMustExist: false,
+    });
     if (!receiver.exited) await delay(kind === "client" ? 300 : 100);
     const result = await receiver.stop("SIGTERM", 10_000);
-    const rcvbufErrors = udpRcvbufErrors() - before;
+    const rcvbufErrors = readUdpCounters().rcvbufErrors - before;
     let received: number;
     let rcvbuf: number | null = null;
     if (kind === "client") {
@@ -302,17 +297,7 @@ export async function measureCpu(
   try {
     for (let i = 0; i < clients; i++) {
       children.push(
-        new Child(
-          ctx.deno,
-          clientArgs([
-            "--server",
-            ctx.serverUrl,
-            "--json",
-            "--duration",
-            String(Math.ceil(seconds + warmS + 15)),
-          ]),
-          { cwd: ctx.root },
-        ),
+        startClient(ctx, ["--duration", String(Math.ceil(seconds + warmS + 15))]),
       );
     }
     const loop = (extra: string[]) =>
@@ -333,7 +318,7 @@ export async function measureCpu(
       ? [loop([]), loop(["--api", "ffi", "--poll-ms", "20", "--rcvbuf", String(BENCH_RCVBUF)])]
       : [];
     const all = [...children, ...companions];
-    await Promise.all(all.map((c) => c.waitFor(/Joined|ready/, 20_000)));
+    await Promise.all(all.map((c) => c.waitFor(/Joined|ready/, { timeoutMs: 20_000 })));
     await delay(warmS * 1000);
     const t0 = performance.now();
     const ticks0 = all.map((c) => cpuTicks(c.pid));
@@ -378,7 +363,7 @@ export async function measureFirstPacket(
 ): Promise<FirstPacketResult> {
   const startup: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const child = new Child(ctx.deno, clientArgs(["--version"]), { cwd: ctx.root });
+    const child = new Child(ctx.deno, clientDenoArgs(["--version"]), { cwd: ctx.root });
     await child.finished(15_000);
     startup.push(performance.now() - child.startedMs);
   }
@@ -389,12 +374,8 @@ export async function measureFirstPacket(
   try {
     await delay(200); // the stream is already flowing when the client starts
     for (let i = 0; i < runs; i++) {
-      const child = new Child(
-        ctx.deno,
-        clientArgs(["--server", ctx.serverUrl, "--json", "--packets", "1", "--timeout", "5"]),
-        { cwd: ctx.root },
-      );
-      const joinedAt = await child.waitFor(/Joined/, 15_000);
+      const child = startClient(ctx, ["--packets", "1", "--timeout", "5"]);
+      const joinedAt = await child.waitFor(/Joined/, { timeoutMs: 15_000 });
       const result = await child.finished(15_000);
       if (result.code !== 0 || child.firstStdoutMs === undefined) {
         throw new Error(`client --packets 1 failed (exit ${result.code}): ${result.stderr}`);
@@ -429,13 +410,9 @@ export async function measureClientMemory(
 ): Promise<ClientMemoryResult> {
   const rate = packetRate(100_000_000);
   const sender = startSender(ctx, rate, Math.ceil(rate * (warmS + seconds + 20)));
-  const child = new Child(
-    ctx.deno,
-    clientArgs(["--server", ctx.serverUrl, "--json", "--duration", String(warmS + seconds + 15)]),
-    { cwd: ctx.root },
-  );
+  const child = startClient(ctx, ["--duration", String(warmS + seconds + 15)]);
   try {
-    await child.waitFor(/Joined/, 15_000);
+    await child.waitFor(/Joined/, { timeoutMs: 15_000 });
     await delay(warmS * 1000);
     const rss0 = rssKiB(child.pid);
     await delay(seconds * 1000);

@@ -14,7 +14,10 @@ import {
   renderTable,
   type Row,
 } from "./figures.ts";
-import { freeTcpPort } from "./processes.ts";
+import { freeTcpPort, randomRtpPort } from "../support/endpoints.ts";
+import { inPrivateNetns } from "../support/netns.ts";
+import { runToEnd } from "../support/process.ts";
+import { serverDenoArgs } from "../support/server_process.ts";
 import {
   type Capacity,
   measureClientMemory,
@@ -100,8 +103,6 @@ const QUICK: Plan = {
   serverOffers: 10_000,
 };
 
-/** V8 flags of the `server` task and binary (deno.json, scripts/compile.ts). */
-const SERVER_V8_FLAGS = "--v8-flags=--optimize-for-size,--max-old-space-size=64";
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 const encoder = new TextEncoder();
 
@@ -118,7 +119,7 @@ function outsidePrivateNamespace(): string | undefined {
   const interfaces = Deno.readTextFileSync("/proc/net/dev").split("\n").slice(2)
     .map((l) => l.trim().split(":", 1)[0]!).filter((n) => n !== "");
   const others = interfaces.filter((n) => n !== "lo");
-  if (Deno.env.get("GATEWAY_NETNS") === "1" && others.length === 0) return undefined;
+  if (inPrivateNetns() && others.length === 0) return undefined;
   return `bench: refusing to send benchmark multicast outside a private network namespace ` +
     `(interfaces: ${
       interfaces.join(", ")
@@ -127,16 +128,16 @@ function outsidePrivateNamespace(): string | undefined {
 
 async function compile(tmp: string, name: string): Promise<string> {
   const output = `${tmp}/${name}`;
-  const result = await new Deno.Command("gcc", {
-    args: ["-O2", "-Wall", "-o", output, `${ROOT}/scripts/bench/${name}.c`],
-    stdout: "piped",
-    stderr: "piped",
-  }).output().catch((error) => {
+  const result = await runToEnd("gcc", [
+    "-O2",
+    "-Wall",
+    "-o",
+    output,
+    `${ROOT}/scripts/bench/${name}.c`,
+  ]).catch((error) => {
     throw new Error(`gcc is needed to build ${name}.c (apt-get install gcc)`, { cause: error });
   });
-  if (!result.success) {
-    throw new Error(`gcc ${name}.c failed:\n${new TextDecoder().decode(result.stderr)}`);
-  }
+  if (!result.success) throw new Error(`gcc ${name}.c failed:\n${result.stderr}`);
   return output;
 }
 
@@ -144,11 +145,10 @@ async function compile(tmp: string, name: string): Promise<string> {
 async function findAiohttpPython(): Promise<string | undefined> {
   for (const candidate of ["/usr/bin/python3", "python3"]) {
     try {
-      const { success } = await new Deno.Command(candidate, {
-        args: ["-c", "import aiohttp"],
+      const { success } = await runToEnd(candidate, ["-c", "import aiohttp"], {
         stdout: "null",
         stderr: "null",
-      }).output();
+      });
       if (success) return candidate;
     } catch {
       // Not installed.
@@ -393,19 +393,7 @@ async function serverSection(
     const quiet = await startServer(
       "server.ts --quiet",
       ctx.deno,
-      [
-        "run",
-        "--quiet",
-        "--no-prompt",
-        SERVER_V8_FLAGS,
-        "-P=server",
-        "server.ts",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        String(quietPort),
-        "--quiet",
-      ],
+      serverDenoArgs(["--host", "127.0.0.1", "--port", String(quietPort), "--quiet"]),
       quietPort,
       ctx.root,
     );
@@ -484,16 +472,13 @@ interface BenchJson {
 
 async function microSection(ctx: ServerBenchContext, report: Report) {
   log("micro: deno bench scripts/bench/micro_bench.ts");
-  const output = await new Deno.Command(ctx.deno, {
-    args: ["bench", "--quiet", "--json", "scripts/bench/micro_bench.ts"],
-    cwd: ctx.root,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!output.success) {
-    throw new Error(`deno bench failed: ${new TextDecoder().decode(output.stderr)}`);
-  }
-  const json = JSON.parse(new TextDecoder().decode(output.stdout)) as BenchJson;
+  const output = await runToEnd(
+    ctx.deno,
+    ["bench", "--quiet", "--json", "scripts/bench/micro_bench.ts"],
+    { cwd: ctx.root },
+  );
+  if (!output.success) throw new Error(`deno bench failed: ${output.stderr}`);
+  const json = JSON.parse(output.stdout) as BenchJson;
   const averages = new Map<string, number>();
   for (const bench of json.benches) {
     const avg = bench.results[0]?.ok?.avg;
@@ -547,18 +532,13 @@ export async function main(args: string[]): Promise<number> {
     ]);
     const deno = Deno.execPath();
     const group = "239.255.42.1";
-    const port = 20_000 + Math.floor(Math.random() * 40_000);
+    const port = randomRtpPort();
     const httpPort = freeTcpPort();
     server = await startServer(
       "server.ts",
       deno,
-      [
-        "run",
-        "--quiet",
-        "--no-prompt",
-        SERVER_V8_FLAGS, // as the server task and binary run it
-        "-P=server",
-        "server.ts",
+      // As the server task and binary run it (its V8 flags and permission set).
+      serverDenoArgs([
         "--host",
         "127.0.0.1",
         "--port",
@@ -571,7 +551,7 @@ export async function main(args: string[]): Promise<number> {
         String(port),
         "--ttl",
         "0",
-      ],
+      ]),
       httpPort,
       ROOT,
     );

@@ -1,7 +1,10 @@
 // Server-side benchmarks of issue 7: wrk POSTing the VLC-style SDP offer (RFC 3264 offer/answer over
 // HTTP/1.1 keep-alive) over 64 connections, and RSS growth over a fixed number of offers.
 // Used by scripts/bench/run.ts only; wrk comes from Debian (package wrk).
-import { Child, delay, rssKiB, waitForTcp } from "./processes.ts";
+import { delay } from "../../lib/common/delay.ts";
+import { waitForTcp } from "../support/endpoints.ts";
+import { Child } from "../support/process.ts";
+import { rssKiB } from "../support/proc_counters.ts";
 
 /** One wrk run. */
 export interface WrkResult {
@@ -134,7 +137,7 @@ async function postOffers(
     url,
   ], { env: { OFFER_FILE: ctx.offerFile, WRK_LIMIT: String(offers) } });
   try {
-    await child.waitFor(/LIMIT reached/, maxSeconds * 1000 + 5000);
+    await child.waitFor(/LIMIT reached/, { timeoutMs: maxSeconds * 1000 + 5000 });
   } catch {
     // Too slow: wrk ends at -d by itself and reports what it did.
   }

@@ -3,40 +3,14 @@
 // ffprobe and VLC open SDP files (RFC 8866) for MPEG-TS (RFC 2250) and H.264 (RFC 6184) streams.
 
 import assert from "node:assert/strict";
-import {
-  type FfmpegRtpSender,
-  ffprobeUrl,
-  makeClip,
-  PeerError,
-  peersAvailable,
-  startFfmpegH264Rtp,
-  startGstMpegTs,
-  startVlcRtp,
-  vlcPlayUrl,
-} from "../support/peers.ts";
+import { delay } from "../../lib/common/delay.ts";
+import { randomRtpPort } from "../../scripts/support/endpoints.ts";
+import { Collector } from "../support/multicast_collector.ts";
+import * as peers from "../support/peers.ts";
 
-const inNetns = Deno.env.get("GATEWAY_NETNS") === "1";
 const GROUP = "239.0.0.1";
 const TS_PACKET = 188;
 const testdata = new URL("../testdata/", import.meta.url);
-
-/** Fails plainly when a peer is not installed: a missing peer is a set-up defect, not a skip. */
-async function requirePeer(peer: "vlc" | "ffmpeg" | "gst"): Promise<void> {
-  const available = await peersAvailable();
-  const hints = {
-    vlc: "VLC (apt-get install vlc)",
-    ffmpeg: "ffmpeg and ffprobe (apt-get install ffmpeg)",
-    gst: "GStreamer with videotestsrc, h264parse, mpegtsmux, rtpmp2tpay, udpsink and x264enc or " +
-      "openh264enc (apt-get install gstreamer1.0-tools gstreamer1.0-plugins-good " +
-      "gstreamer1.0-plugins-bad)",
-  } as const;
-  if (!available[peer]) throw new Error(`${hints[peer]} is not available here`);
-}
-
-/** An even port in 20000-59998 (RTP on even, RTCP on the next odd port). */
-function randomPort(): number {
-  return 20_000 + 2 * (crypto.getRandomValues(new Uint16Array(1))[0]! % 20_000);
-}
 
 /** A scratch directory removed by `await using`. */
 async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
@@ -44,12 +18,41 @@ async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
   return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
 }
 
+/**
+ * Makes a scratch directory with a test clip of `seconds` in it (peers.makeClip); `await using`
+ * removes the directory.
+ */
+async function clipFixture(
+  seconds: number,
+): Promise<{ dir: string; clip: string } & AsyncDisposable> {
+  const dir = await tempDir();
+  return { dir: dir.path, clip: await peers.makeClip(dir.path, { seconds }), ...dir };
+}
+
+/**
+ * Streams the fixture's clip to GROUP on a random port, as MPEG-TS from VLC (PT 33, one SSRC) or
+ * H.264 from ffmpeg (PT 96), with a minimal SDP file describing it; `await using` stops the peer.
+ */
+async function streamWithSdp(
+  fixture: { dir: string; clip: string },
+  kind: "mp2t" | "h264",
+): Promise<{ sdpFile: string } & AsyncDisposable> {
+  const port = randomRtpPort();
+  const sdpFile = `${fixture.dir}/${kind}.sdp`;
+  const [payloadType, rtpmap] = kind === "mp2t" ? [33, "MP2T/90000"] : [96, "H264/90000"];
+  await Deno.writeTextFile(sdpFile, sdpFor(port, payloadType, rtpmap));
+  const peer = kind === "mp2t"
+    ? await peers.startVlcRtp({ file: fixture.clip, group: GROUP, port, soutKeep: true })
+    : peers.startFfmpegH264Rtp({ file: fixture.clip, group: GROUP, port });
+  return { sdpFile, [Symbol.asyncDispose]: () => peer.stop() };
+}
+
 /** Polls `condition` every 20 ms until it holds; throws naming `what` after `timeoutMs`. */
 async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!condition()) {
     if (performance.now() >= deadline) throw new Error(`Timed out after ${timeoutMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await delay(20);
   }
 }
 
@@ -110,61 +113,14 @@ function readPacket(datagram: Uint8Array, arrivalMs: number): ReceivedPacket {
   };
 }
 
-/** Receives RTP on GROUP:port through a socket bound to the group (reuseAddress, joined). */
-class RtpCollector implements AsyncDisposable {
-  readonly packets: ReceivedPacket[] = [];
-  #conn: Deno.DatagramConn;
-  #closed = false;
-  #loop: Promise<void>;
+/** The collector's datagrams as RTP packets (what the tests check of them). */
+function packets(rtp: Collector): ReceivedPacket[] {
+  return rtp.datagrams.map((d, i) => readPacket(d, rtp.arrivalMs[i]!));
+}
 
-  private constructor(conn: Deno.DatagramConn) {
-    this.#conn = conn;
-    this.#loop = this.#receive();
-  }
-
-  static async open(group: string, port: number): Promise<RtpCollector> {
-    const conn = Deno.listenDatagram({
-      transport: "udp",
-      hostname: group,
-      port,
-      reuseAddress: true,
-    });
-    await conn.joinMulticastV4(group, "0.0.0.0");
-    return new RtpCollector(conn);
-  }
-
-  async #receive(): Promise<void> {
-    const buffer = new Uint8Array(65_536);
-    // Bounded: a few seconds of any peer here is far below this.
-    while (this.packets.length < 100_000) {
-      let datagram: Uint8Array;
-      try {
-        [datagram] = await this.#conn.receive(buffer);
-      } catch (error) {
-        if (this.#closed) return;
-        throw error;
-      }
-      this.packets.push(readPacket(datagram, performance.now()));
-    }
-  }
-
-  /** Set of SSRCs seen. */
-  ssrcs(): Set<number> {
-    return new Set(this.packets.map((p) => p.ssrc));
-  }
-
-  /** Milliseconds between the first and the last arrival. */
-  spanMs(): number {
-    const first = this.packets[0];
-    const last = this.packets.at(-1);
-    return first === undefined || last === undefined ? 0 : last.arrivalMs - first.arrivalMs;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.#closed = true;
-    this.#conn.close();
-    await this.#loop;
-  }
+/** Set of SSRCs the collector saw. */
+function ssrcs(rtp: Collector): Set<number> {
+  return new Set(packets(rtp).map((p) => p.ssrc));
 }
 
 /** Sequence numbers that do not follow their predecessor (mod 2^16). */
@@ -205,16 +161,15 @@ function normaliseSdp(sdp: string, port: number): string {
   );
 }
 
-Deno.test({
+peers.peerTest({
   name: "makeClip() writes an H.264 + AAC MP4 of the asked duration in well under 2 s",
-  ignore: !inNetns,
+  peers: ["ffmpeg"],
   async fn() {
-    await requirePeer("ffmpeg");
     await using dir = await tempDir();
     const started = performance.now();
-    const clip = await makeClip(dir.path, { seconds: 4 });
+    const clip = await peers.makeClip(dir.path, { seconds: 4 });
     const elapsed = performance.now() - started;
-    const probe = await ffprobeUrl(clip);
+    const probe = await peers.ffprobeUrl(clip);
     assert.deepEqual(probe.streams.map((s) => [s.codec_type, s.codec_name]), [
       ["video", "h264"],
       ["audio", "aac"],
@@ -225,48 +180,46 @@ Deno.test({
   },
 });
 
-Deno.test({
+peers.peerTest({
   name: "VLC's verbatim rtp sout sends 1328-byte PT 33 MPEG-TS packets from one SSRC",
-  ignore: !inNetns,
+  peers: ["vlc"],
   async fn() {
-    await requirePeer("vlc");
-    await using dir = await tempDir();
-    const clip = await makeClip(dir.path, { seconds: 4 });
-    const port = randomPort();
-    await using rtp = await RtpCollector.open(GROUP, port);
-    const sdpFile = `${dir.path}/vlc.sdp`;
-    await using vlc = await startVlcRtp({ file: clip, group: GROUP, port, sdpFile });
+    await using fixture = await clipFixture(4);
+    const { clip } = fixture;
+    const port = randomRtpPort();
+    await using rtp = await Collector.open(GROUP, port);
+    const sdpFile = `${fixture.dir}/vlc.sdp`;
+    await using vlc = await peers.startVlcRtp({ file: clip, group: GROUP, port, sdpFile });
     assert.equal(vlc.sout, `#rtp{dst=${GROUP},port=${port},mux=ts,sdp=file://${sdpFile}}`);
     const expected = await Deno.readTextFile(new URL("vlc_mp2t.sdp", testdata));
     assert.equal(normaliseSdp(await vlc.readSdp(), port), normaliseSdp(expected, 5004));
     // One loop pass of a 4 s clip lasts ~2.9 s; 30 packets (~1 s) stay within the first.
-    await waitUntil(() => rtp.packets.length >= 30, 8_000, "30 packets from VLC");
-    const packets = rtp.packets.slice(0, 30);
-    for (const p of packets) {
+    await waitUntil(() => packets(rtp).length >= 30, 8_000, "30 packets from VLC");
+    const first = packets(rtp).slice(0, 30);
+    for (const p of first) {
       assert.equal(p.version, 2);
       assert.equal(p.payloadType, 33);
       assert.equal(p.length, 7 * TS_PACKET + 12);
       assert.ok(p.wholeTsPackets, "payload is 7 TS packets starting with 0x47");
     }
-    assert.equal(new Set(packets.map((p) => p.ssrc)).size, 1);
-    assert.equal(sequenceBreaks(packets), 0);
-    const rate = timestampRate(packets);
+    assert.equal(new Set(first.map((p) => p.ssrc)).size, 1);
+    assert.equal(sequenceBreaks(first), 0);
+    const rate = timestampRate(first);
     assert.ok(rate > 70_000 && rate < 110_000, `RTP clock ~90 kHz, measured ${rate}`);
   },
 });
 
-Deno.test({
+peers.peerTest({
   name: "VLC --loop starts a new SSRC on every pass, --sout-keep keeps one",
-  ignore: !inNetns,
+  peers: ["vlc"],
   async fn() {
-    await requirePeer("vlc");
-    await using dir = await tempDir();
-    const clip = await makeClip(dir.path, { seconds: 2 });
-    const port = randomPort();
-    await using plain = await RtpCollector.open(GROUP, port);
-    await using kept = await RtpCollector.open(GROUP, port + 2);
-    await using _vlc1 = await startVlcRtp({ file: clip, group: GROUP, port });
-    await using _vlc2 = await startVlcRtp({
+    await using fixture = await clipFixture(2);
+    const { clip } = fixture;
+    const port = randomRtpPort();
+    await using plain = await Collector.open(GROUP, port);
+    await using kept = await Collector.open(GROUP, port + 2);
+    await using _vlc1 = await peers.startVlcRtp({ file: clip, group: GROUP, port });
+    await using _vlc2 = await peers.startVlcRtp({
       file: clip,
       group: GROUP,
       port: port + 2,
@@ -274,23 +227,22 @@ Deno.test({
     });
     // A pass of a 2 s clip lasts ~0.9 s.
     await waitUntil(
-      () => plain.ssrcs().size >= 3 && kept.spanMs() >= 2_500,
+      () => ssrcs(plain).size >= 3 && kept.spanMs() >= 2_500,
       10_000,
       "three loop passes",
     );
-    assert.equal(kept.ssrcs().size, 1);
-    assert.equal(sequenceBreaks(kept.packets), 0);
-    assert.ok(plain.ssrcs().size >= 3);
+    assert.equal(ssrcs(kept).size, 1);
+    assert.equal(sequenceBreaks(packets(kept)), 0);
+    assert.ok(ssrcs(plain).size >= 3);
   },
 });
 
-Deno.test({
+peers.peerTest({
   name: "ffmpeg sends H.264 as PT 96 with a 90 kHz clock, within pkt_size",
-  ignore: !inNetns,
+  peers: ["ffmpeg"],
   async fn(t) {
-    await requirePeer("ffmpeg");
-    await using dir = await tempDir();
-    const clip = await makeClip(dir.path, { seconds: 4 });
+    await using fixture = await clipFixture(4);
+    const { clip } = fixture;
     const cases = [
       { name: "file copied, default pkt_size", pktSize: undefined, maxLength: 1472, file: clip },
       { name: "file copied, pkt_size=1000", pktSize: 1000, maxLength: 1000, file: clip },
@@ -301,19 +253,19 @@ Deno.test({
       name: string;
       maxLength: number;
       port: number;
-      rtp: RtpCollector;
-      ffmpeg: FfmpegRtpSender;
+      rtp: Collector;
+      ffmpeg: peers.FfmpegRtpSender;
     }[] = [];
     for (const [i, c] of cases.entries()) {
-      const port = randomPort() + 2 * i;
-      const rtp = stack.use(await RtpCollector.open(GROUP, port));
-      const ffmpeg = stack.use(startFfmpegH264Rtp({
+      const port = randomRtpPort() + 2 * i;
+      const rtp = stack.use(await Collector.open(GROUP, port));
+      const ffmpeg = stack.use(peers.startFfmpegH264Rtp({
         file: c.file,
         group: GROUP,
         port,
         pktSize: c.pktSize,
         ssrc: 0xdeadbeef,
-        sdpFile: `${dir.path}/ffmpeg${i}.sdp`,
+        sdpFile: `${fixture.dir}/ffmpeg${i}.sdp`,
       }));
       running.push({ name: c.name, maxLength: c.maxLength, port, rtp, ffmpeg });
     }
@@ -328,40 +280,44 @@ Deno.test({
         assert.match(sdp, new RegExp(`^c=IN IP4 ${GROUP}\\r?$`, "m"), "ttl=0 writes no /ttl");
         assert.match(sdp, new RegExp(`^m=video ${r.port} RTP/AVP 96\\r?$`, "m"));
         assert.match(sdp, /^a=rtpmap:96 H264\/90000\r?$/m);
-        const packets = r.rtp.packets;
-        assert.ok(packets.every((p) => p.version === 2 && p.payloadType === 96));
-        assert.deepEqual([...r.rtp.ssrcs()], [0xdeadbeef]);
-        assert.equal(sequenceBreaks(packets), 0);
-        assert.ok(Math.max(...packets.map((p) => p.length)) <= r.maxLength);
-        assert.ok(packets.some((p) => p.marker), "marker bit ends each frame");
+        const received = packets(r.rtp);
+        assert.ok(received.every((p) => p.version === 2 && p.payloadType === 96));
+        assert.deepEqual([...ssrcs(r.rtp)], [0xdeadbeef]);
+        assert.equal(sequenceBreaks(received), 0);
+        assert.ok(Math.max(...received.map((p) => p.length)) <= r.maxLength);
+        assert.ok(received.some((p) => p.marker), "marker bit ends each frame");
         // NAL unit types 1-23 single, 24 STAP-A, 28 FU-A (RFC 6184 §5.2).
         assert.ok(
-          packets.every((p) => [1, 5, 6, 7, 8, 24, 28].includes(p.firstPayloadByte & 0x1f)),
+          received.every((p) => [1, 5, 6, 7, 8, 24, 28].includes(p.firstPayloadByte & 0x1f)),
         );
-        const rate = timestampRate(packets);
+        const rate = timestampRate(received);
         assert.ok(Math.abs(rate - 90_000) < 9_000, `RTP clock ~90 kHz, measured ${rate}`);
       });
     }
   },
 });
 
-Deno.test({
+peers.peerTest({
   name: "GStreamer's MPEG-TS over RTP arrives packet for packet as counted by the sender",
-  ignore: !inNetns,
+  peers: ["gst"],
   async fn() {
-    await requirePeer("gst");
-    const port = randomPort();
-    await using rtp = await RtpCollector.open(GROUP, port);
-    await using gst = await startGstMpegTs({ group: GROUP, port, numBuffers: 50, audio: true });
+    const port = randomRtpPort();
+    await using rtp = await Collector.open(GROUP, port);
+    await using gst = await peers.startGstMpegTs({
+      group: GROUP,
+      port,
+      numBuffers: 50,
+      audio: true,
+    });
     const { code, sentPackets } = await gst.finished({ timeoutMs: 12_000 });
     assert.equal(code, 0, gst.stderr());
     assert.ok(sentPackets > 20, `sent ${sentPackets} packets`);
-    await waitUntil(() => rtp.packets.length >= sentPackets, 2_000, `${sentPackets} packets`);
-    assert.equal(rtp.packets.length, sentPackets);
-    assert.deepEqual([...rtp.ssrcs()], [gst.ssrc]);
-    assert.equal(rtp.packets[0]?.sequenceNumber, gst.seqnumOffset);
-    assert.equal(sequenceBreaks(rtp.packets), 0);
-    for (const p of rtp.packets) {
+    await waitUntil(() => packets(rtp).length >= sentPackets, 2_000, `${sentPackets} packets`);
+    assert.equal(packets(rtp).length, sentPackets);
+    assert.deepEqual([...ssrcs(rtp)], [gst.ssrc]);
+    assert.equal(packets(rtp)[0]?.sequenceNumber, gst.seqnumOffset);
+    assert.equal(sequenceBreaks(packets(rtp)), 0);
+    for (const p of packets(rtp)) {
       assert.equal(p.payloadType, 33);
       assert.equal(p.length, 7 * TS_PACKET + 12);
       assert.ok(p.wholeTsPackets);
@@ -369,31 +325,22 @@ Deno.test({
   },
 });
 
-Deno.test({
+peers.peerTest({
   name: "ffprobe finds the programme's streams through an SDP file while the peer streams",
-  ignore: !inNetns,
+  peers: ["ffmpeg", "vlc"],
   async fn(t) {
-    await requirePeer("ffmpeg");
-    await requirePeer("vlc");
-    await using dir = await tempDir();
-    const clip = await makeClip(dir.path, { seconds: 4 });
+    await using fixture = await clipFixture(4);
 
     await t.step("VLC MPEG-TS (PT 33): H.264 video and AAC audio", async () => {
-      const port = randomPort();
-      const sdpFile = `${dir.path}/mp2t.sdp`;
-      await Deno.writeTextFile(sdpFile, sdpFor(port, 33, "MP2T/90000"));
-      await using _vlc = await startVlcRtp({ file: clip, group: GROUP, port, soutKeep: true });
-      const probe = await ffprobeUrl(sdpFile, { timeoutS: 10 });
+      await using stream = await streamWithSdp(fixture, "mp2t");
+      const probe = await peers.ffprobeUrl(stream.sdpFile, { timeoutS: 10 });
       const found = probe.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort();
       assert.deepEqual(found, ["audio:aac", "video:h264"]);
     });
 
     await t.step("ffmpeg H.264 (PT 96) with no sprop-parameter-sets: video 320x240", async () => {
-      const port = randomPort();
-      const sdpFile = `${dir.path}/h264.sdp`;
-      await Deno.writeTextFile(sdpFile, sdpFor(port, 96, "H264/90000"));
-      await using _ffmpeg = startFfmpegH264Rtp({ file: clip, group: GROUP, port });
-      const probe = await ffprobeUrl(sdpFile, { timeoutS: 10 });
+      await using stream = await streamWithSdp(fixture, "h264");
+      const probe = await peers.ffprobeUrl(stream.sdpFile, { timeoutS: 10 });
       assert.equal(probe.streams.length, 1);
       assert.equal(probe.streams[0]?.codec_name, "h264");
       assert.equal(probe.streams[0]?.width, 320);
@@ -401,45 +348,36 @@ Deno.test({
     });
 
     await t.step("nobody streaming: PeerError after the timeout", async () => {
-      const sdpFile = `${dir.path}/silent.sdp`;
-      await Deno.writeTextFile(sdpFile, sdpFor(randomPort(), 33, "MP2T/90000"));
-      await assert.rejects(ffprobeUrl(sdpFile, { timeoutS: 2 }), PeerError);
+      const sdpFile = `${fixture.dir}/silent.sdp`;
+      await Deno.writeTextFile(sdpFile, sdpFor(randomRtpPort(), 33, "MP2T/90000"));
+      await assert.rejects(peers.ffprobeUrl(sdpFile, { timeoutS: 2 }), peers.PeerError);
     });
   },
 });
 
-Deno.test({
+peers.peerTest({
   name: "vlcPlayUrl() plays an MP2T SDP file, and tells H.264 SDP and missing files apart",
-  ignore: !inNetns,
+  peers: ["ffmpeg", "vlc"],
   async fn(t) {
-    await requirePeer("ffmpeg");
-    await requirePeer("vlc");
-    await using dir = await tempDir();
-    const clip = await makeClip(dir.path, { seconds: 4 });
+    await using fixture = await clipFixture(4);
 
     await t.step("MP2T SDP from a VLC sender: a picture is decoded", async () => {
-      const port = randomPort();
-      const sdpFile = `${dir.path}/mp2t.sdp`;
-      await Deno.writeTextFile(sdpFile, sdpFor(port, 33, "MP2T/90000"));
-      await using _vlc = await startVlcRtp({ file: clip, group: GROUP, port, soutKeep: true });
-      const result = await vlcPlayUrl(sdpFile, { runTimeS: 8 });
+      await using stream = await streamWithSdp(fixture, "mp2t");
+      const result = await peers.vlcPlayUrl(stream.sdpFile, { runTimeS: 8 });
       assert.ok(result.played, result.errors.join("\n") || result.stderr.slice(-2_000));
       assert.equal(result.openFailed, false);
       assert.equal(result.code, 0);
     });
 
     await t.step("H.264 SDP: Debian's VLC (no live555) decodes nothing", async () => {
-      const port = randomPort();
-      const sdpFile = `${dir.path}/h264.sdp`;
-      await Deno.writeTextFile(sdpFile, sdpFor(port, 96, "H264/90000"));
-      await using _ffmpeg = startFfmpegH264Rtp({ file: clip, group: GROUP, port });
-      const result = await vlcPlayUrl(sdpFile, { runTimeS: 3 });
+      await using stream = await streamWithSdp(fixture, "h264");
+      const result = await peers.vlcPlayUrl(stream.sdpFile, { runTimeS: 3 });
       assert.equal(result.played, false);
       assert.equal(result.firstPictureMs, undefined);
     });
 
     await t.step("missing file: open failure, exit code still 0", async () => {
-      const result = await vlcPlayUrl(`${dir.path}/missing.sdp`, { runTimeS: 5 });
+      const result = await peers.vlcPlayUrl(`${fixture.dir}/missing.sdp`, { runTimeS: 5 });
       assert.equal(result.openFailed, true);
       assert.equal(result.played, false);
       assert.equal(result.code, 0);

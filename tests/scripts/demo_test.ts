@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
+import { inPrivateNetns } from "../../scripts/support/netns.ts";
 
 Deno.test({
   name: "deno task demo runs server, source and client and ends with the client's summary",
-  ignore: Deno.env.get("GATEWAY_NETNS") !== "1",
+  ignore: !inPrivateNetns(),
   async fn() {
     const output = await new Deno.Command(Deno.execPath(), {
       args: ["task", "--quiet", "demo", "--seconds", "2", "--loss", "0.02"],

@@ -2,11 +2,11 @@
 // construction (RFC 3550 §5.1, §5.3.1), and a real client fed 20 000 of them beside a valid stream,
 // inside the private network namespace of scripts/netns_test.sh, counts both exactly.
 import assert from "node:assert/strict";
+import { inPrivateNetns } from "../../scripts/support/netns.ts";
+import { randomRtpPort } from "../../scripts/support/endpoints.ts";
 import { RtpParseError } from "../../lib/common/errors.ts";
 import { parseRtpPacket } from "../../lib/rtp/packet.ts";
 import { GARBAGE_REASONS, GarbageGenerator, runClientFuzz } from "../../scripts/fuzz_client.ts";
-
-const inNetns = Deno.env.get("GATEWAY_NETNS") === "1";
 
 /** The header rule each reason breaks, checked on the bytes without the library's validator. */
 function breaksRule(reason: string, u8: Uint8Array): boolean {
@@ -78,7 +78,7 @@ Deno.test("GarbageGenerator gives the same datagrams for the same seed", () => {
 Deno.test({
   name:
     "client counts 20 000 invalid datagrams beside a valid stream: one source, every packet, no loss",
-  ignore: !inNetns,
+  ignore: !inPrivateNetns(),
   async fn() {
     const report = await runClientFuzz({
       datagrams: 20_000,
@@ -86,7 +86,7 @@ Deno.test({
       bitrate: 8_000_000,
       seed: 20261124,
       group: "239.77.1.1",
-      port: 20000 + 2 * Math.floor(Math.random() * 20000),
+      port: randomRtpPort(),
     });
     const text = JSON.stringify(report);
     assert.equal(report.garbage.sent, 20_000, text);

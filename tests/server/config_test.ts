@@ -272,3 +272,48 @@ Deno.test("parseServerArgs() loads a multi-stream catalog with IPv6 and SSM stre
     await Deno.remove(path);
   }
 });
+
+Deno.test("parseServerArgs() names the config file and field of a bad value it took from the file", async (t) => {
+  const good = { name: "a", address: "239.0.0.1", port: 5004, formats: [{ payloadType: 33 }] };
+  const cases: [string, unknown, string[], string, RegExp][] = [
+    ["host", { host: "nohost", streams: [good] }, [], "host", /: host: "nohost" is not an IP/],
+    ["port", { port: 70000, streams: [good] }, [], "port", /: port: expected an integer from 0/],
+    ["log format", { logFormat: "xml", streams: [good] }, [], "logFormat", /: logFormat: expected/],
+    [
+      "the file's source against a flag's group",
+      { streams: [{ ...good, address: "232.1.1.1", source: "192.0.2.9" }] },
+      ["--multicast-address", "ff15::1"],
+      "streams[0].source",
+      /: streams\[0\]\.source: "192\.0\.2\.9" is not an IPv6 address like the group ff15::1/,
+    ],
+  ];
+  for (const [name, content, args, field, pattern] of cases) {
+    await t.step(name, async () => {
+      const path = await writeConfig(content);
+      try {
+        await assert.rejects(parseServerArgs(["--config", path, ...args], noEnv), (e) => {
+          assert.ok(e instanceof ConfigError, String(e));
+          assert.equal(e.field, field);
+          assert.match(e.message, pattern);
+          assert.ok(e.message.startsWith(`Config file ${path}: `), e.message);
+          return true;
+        });
+      } finally {
+        await Deno.remove(path);
+      }
+    });
+  }
+  await t.step("a flag over the file's value is named as the flag", async () => {
+    const path = await writeConfig({ streams: [{ ...good, ttl: 3 }] });
+    try {
+      await assert.rejects(parseServerArgs(["--config", path, "--ttl", "300"], noEnv), (e) => {
+        assert.ok(e instanceof ConfigError, String(e));
+        assert.equal(e.field, "--ttl");
+        assert.equal(e.message, '--ttl: expected an integer from 0 to 255, got "300"');
+        return true;
+      });
+    } finally {
+      await Deno.remove(path);
+    }
+  });
+});

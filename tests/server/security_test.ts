@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { delay } from "../../lib/common/delay.ts";
 import { bearerMatches } from "../../lib/server/access_control.ts";
 import { Catalog, validateStreams } from "../../lib/server/catalog.ts";
 import { createHandler, type HandlerOptions } from "../../lib/server/http_app.ts";
@@ -152,7 +153,7 @@ Deno.test("a body trickled slower than the body timeout gets 408, and too many a
     });
   const first = slow();
   const second = slow();
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await delay(100);
   const third = await fetch(`${base}/offer`, {
     method: "POST",
     headers: { "content-type": "application/sdp" },

@@ -3,6 +3,9 @@
 // and VLC as receivers. Senders default to multicast TTL 0; run them inside scripts/netns_test.sh.
 
 import { pathToFileURL } from "node:url";
+import { delay } from "../../lib/common/delay.ts";
+import { inPrivateNetns } from "../../scripts/support/netns.ts";
+import { Child, type ChildResult, runToEnd, within } from "../../scripts/support/process.ts";
 
 /**
  * Prefix that runs a command as `nobody` in a nested user namespace. VLC refuses to run as uid 0,
@@ -57,6 +60,9 @@ export interface PeerProcess extends AsyncDisposable {
   /** Sends SIGTERM (SIGINT for gst-launch), waits up to 3 s, then SIGKILL; waits for the exit. */
   stop(): Promise<void>;
 }
+
+/** The peers {@link peersAvailable} knows. */
+export type PeerName = "vlc" | "ffmpeg" | "gst";
 
 /** Which peers are installed and usable here. */
 export interface PeersAvailability {
@@ -207,59 +213,6 @@ export interface VlcPlayResult {
   readonly errors: readonly string[];
 }
 
-/** Keeps the last {@link CAPTURE_LIMIT} characters of a text stream, line by line. */
-class TextCapture {
-  #text = "";
-  #partial = "";
-  readonly #onLine: ((line: string) => void) | undefined;
-  constructor(onLine?: (line: string) => void) {
-    this.#onLine = onLine;
-  }
-  push(chunk: string): void {
-    this.#text += chunk;
-    if (this.#text.length > CAPTURE_LIMIT) this.#text = this.#text.slice(-CAPTURE_LIMIT);
-    if (this.#onLine === undefined) return;
-    const lines = (this.#partial + chunk).split("\n");
-    this.#partial = lines.pop() ?? "";
-    for (const line of lines) this.#onLine(line);
-  }
-  end(): void {
-    if (this.#partial !== "" && this.#onLine !== undefined) this.#onLine(this.#partial);
-    this.#partial = "";
-  }
-  get text(): string {
-    return this.#text;
-  }
-}
-
-async function pump(stream: ReadableStream<Uint8Array>, capture: TextCapture): Promise<void> {
-  try {
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) capture.push(chunk);
-  } finally {
-    capture.end();
-  }
-}
-
-/** Resolves after `ms` milliseconds (a polling interval, not a wait for an event). */
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Races `promise` against a deadline; resolves `undefined` on timeout and clears its timer. */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<undefined>((resolve) => {
-        timer = setTimeout(() => resolve(undefined), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 interface SpawnOptions {
   env?: Record<string, string>;
   clearEnv?: boolean;
@@ -273,45 +226,25 @@ interface SpawnOptions {
 function spawnPeer(name: string, command: string[], options: SpawnOptions = {}): PeerProcess {
   const [program, ...args] = command;
   if (program === undefined) throw new PeerError(`Empty command for ${name}`);
-  let child: Deno.ChildProcess;
+  let child: Child;
   try {
-    child = new Deno.Command(program, {
-      args,
-      env: options.env,
+    child = new Child(program, args, {
+      ...(options.env === undefined ? {} : { env: options.env }),
       clearEnv: options.clearEnv ?? false,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+      captureLimit: CAPTURE_LIMIT,
+      ...(options.onStdoutLine === undefined ? {} : { onStdoutLine: options.onStdoutLine }),
+      ...(options.onStderrLine === undefined ? {} : { onStderrLine: options.onStderrLine }),
+    });
   } catch (error) {
     throw new PeerError(`Cannot start ${name} (${program}): ${String(error)}`, {
       command,
       cause: error,
     });
   }
-  const out = new TextCapture(options.onStdoutLine);
-  const err = new TextCapture(options.onStderrLine);
-  const drained = Promise.all([pump(child.stdout, out), pump(child.stderr, err)]);
-  let exited = false;
-  const status = child.status.then(async (s) => {
-    exited = true;
-    await drained;
-    return s;
-  });
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      if (!exited) {
-        try {
-          child.kill(options.stopSignal ?? "SIGTERM");
-        } catch { /* ended meanwhile */ }
-        if (await within(status, STOP_GRACE_MS) === undefined) {
-          try {
-            child.kill("SIGKILL");
-          } catch { /* ended meanwhile */ }
-        }
-      }
-      await status;
+      await child.stop(options.stopSignal ?? "SIGTERM", STOP_GRACE_MS);
       await options.cleanup?.();
     })();
     return stopping;
@@ -320,12 +253,12 @@ function spawnPeer(name: string, command: string[], options: SpawnOptions = {}):
     name,
     pid: child.pid,
     command,
-    status,
+    status: child.status,
     get exited() {
-      return exited;
+      return child.exited;
     },
-    stderr: () => err.text,
-    stdout: () => out.text,
+    stderr: () => child.stderr,
+    stdout: () => child.stdout,
     stop,
     [Symbol.asyncDispose]: stop,
   };
@@ -335,11 +268,11 @@ function spawnPeer(name: string, command: string[], options: SpawnOptions = {}):
 async function runQuiet(
   command: string[],
   env?: Record<string, string>,
-): Promise<Deno.CommandOutput | null> {
+): Promise<ChildResult | null> {
   const [program, ...args] = command;
   if (program === undefined) return null;
   try {
-    return await new Deno.Command(program, { args, env, stdin: "null" }).output();
+    return await runToEnd(program, args, env === undefined ? {} : { env });
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return null;
     throw error;
@@ -351,7 +284,7 @@ let ffmpegEncodersCache: Promise<string> | undefined;
 /** `ffmpeg -encoders` output, cached. */
 function ffmpegEncoders(): Promise<string> {
   ffmpegEncodersCache ??= runQuiet(["ffmpeg", "-hide_banner", "-encoders"]).then((o) =>
-    o === null ? "" : new TextDecoder().decode(o.stdout)
+    o === null ? "" : o.stdout
   );
   return ffmpegEncodersCache;
 }
@@ -407,6 +340,53 @@ export function peersAvailable(): Promise<PeersAvailability> {
   return availabilityCache;
 }
 
+/** What each peer needs installed, for the message of {@link requirePeers}. */
+const PEER_HINTS: Readonly<Record<PeerName, string>> = {
+  vlc: "VLC (apt-get install vlc)",
+  ffmpeg: "ffmpeg and ffprobe (apt-get install ffmpeg)",
+  gst: "GStreamer with videotestsrc, h264parse, mpegtsmux, rtpmp2tpay, udpsink and x264enc or " +
+    "openh264enc (apt-get install gstreamer1.0-tools gstreamer1.0-plugins-good " +
+    "gstreamer1.0-plugins-bad)",
+};
+
+/**
+ * Fails plainly, naming what to install, unless every one of `peers` is available: a missing peer
+ * is a set-up defect (.ci/run installs them from Debian), not a reason to skip.
+ */
+export async function requirePeers(...peers: PeerName[]): Promise<void> {
+  const available = await peersAvailable();
+  const missing = peers.filter((peer) => !available[peer]);
+  if (missing.length > 0) {
+    throw new Error(
+      `${missing.map((peer) => PEER_HINTS[peer]).join("; ")} not available here ` +
+        "(.ci/run installs the peers from Debian)",
+    );
+  }
+}
+
+/** A test with real peers (see {@link peerTest}). */
+export interface PeerTestDefinition {
+  readonly name: string;
+  /** The peers the test needs. */
+  readonly peers: readonly PeerName[];
+  fn(t: Deno.TestContext): Promise<void>;
+}
+
+/**
+ * Registers a test with real peers: it runs only inside the private network namespace, and fails
+ * plainly first ({@link requirePeers}) when one of the peers it needs is not installed.
+ */
+export function peerTest(test: PeerTestDefinition): void {
+  Deno.test({
+    name: test.name,
+    ignore: !inPrivateNetns(),
+    async fn(t) {
+      await requirePeers(...test.peers);
+      await test.fn(t);
+    },
+  });
+}
+
 /** Refuses destinations other than IPv4 multicast or loopback, and TTL > 0 outside the netns. */
 function checkDestination(group: string, ttl: number): void {
   const octets = group.split(".").map(Number);
@@ -416,7 +396,7 @@ function checkDestination(group: string, ttl: number): void {
   if (!valid || !((first >= 224 && first <= 239) || first === 127)) {
     throw new PeerError(`Refusing to send to ${group}: not an IPv4 multicast or loopback address`);
   }
-  if (ttl !== 0 && Deno.env.get("GATEWAY_NETNS") !== "1") {
+  if (ttl !== 0 && !inPrivateNetns()) {
     throw new PeerError(
       `Refusing multicast TTL ${ttl} outside the test namespace (run scripts/netns_test.sh)`,
     );
@@ -477,7 +457,7 @@ export async function makeClip(dir: string, options: ClipOptions = {}): Promise<
   const output = await runQuiet(command);
   if (output === null) throw new PeerError("ffmpeg is not installed", { command });
   if (!output.success) {
-    const stderr = new TextDecoder().decode(output.stderr);
+    const stderr = output.stderr;
     throw new PeerError(`ffmpeg could not write ${path}: ${stderr.trim()}`, { command, stderr });
   }
   return path;

@@ -1,5 +1,6 @@
 // Makes a throw-away certificate authority and a server certificate for 127.0.0.1 with openssl,
 // for HTTPS tests (rustls refuses a self-signed CA certificate used as the server's own).
+import { runToEnd } from "../../scripts/support/process.ts";
 
 /** PEM files of a test CA and a server certificate it signed. */
 export interface TestCertificate {
@@ -15,11 +16,8 @@ export interface TestCertificate {
 }
 
 async function openssl(args: string[], cwd: string): Promise<void> {
-  const output = await new Deno.Command("openssl", { args, cwd, stdout: "null", stderr: "piped" })
-    .output();
-  if (!output.success) {
-    throw new Error(`openssl ${args[0]} failed: ${new TextDecoder().decode(output.stderr)}`);
-  }
+  const output = await runToEnd("openssl", args, { cwd, stdout: "null" });
+  if (!output.success) throw new Error(`openssl ${args[0]} failed: ${output.stderr}`);
 }
 
 /** Creates a CA and a server certificate (SAN 127.0.0.1, localhost) in a temporary directory. */
