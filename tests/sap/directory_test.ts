@@ -51,7 +51,14 @@ Deno.test("readAnnouncedSession() reads VLC's and ffmpeg's announcements", async
   assert.equal(ffmpeg.description, "");
   assert.equal(ffmpeg.group, "239.255.0.7");
   assert.deepEqual(ffmpeg.formats, ["96 H264/90000"]);
-  assert.equal(streamOfSession(ffmpeg).hasOwnProperty("stream"), true);
+  const stream = streamOfSession(ffmpeg);
+  assert.ok("stream" in stream);
+  assert.equal(stream.stream.address, "239.255.0.7");
+  assert.deepEqual(stream.stream.formats, [{
+    payloadType: 96,
+    encoding: "H264",
+    clockRate: 90000,
+  }]);
 });
 
 Deno.test("readAnnouncedSession() reads category, raw UDP and SSM sessions, and refuses unicast ones", () => {
