@@ -1,6 +1,7 @@
 // The SAP listener (RFC 2974 §3-5): joins the SAP groups on port 9875, decodes what arrives, keeps
 // the announced sessions in a SapDirectory and counts every packet it ignores.
 import { MulticastError } from "../common/errors.ts";
+import { ipVersionOf } from "../net/multicast_address.ts";
 import { MulticastReceiver } from "../net/multicast_receiver.ts";
 import {
   type DirectoryCounters,
@@ -15,12 +16,14 @@ import { DEFAULT_SAP_LISTEN_GROUPS, SAP_PORT } from "./scope.ts";
 
 /** Options of {@link SapListener.open}. */
 export interface ListenerOptions extends DirectoryOptions {
-  /** SAP groups to join; default the three IPv4 ones (scope.ts). */
+  /** SAP groups to join; default the three IPv4 and four IPv6 ones (scope.ts). */
   readonly groups?: readonly string[];
   /** UDP port; default 9875. */
   readonly port?: number;
-  /** Interface to join on (IPv4 address; IPv6 name or index), as MulticastReceiver takes it. */
-  readonly interface?: string;
+  /** IPv4 address of the interface to join IPv4 groups on; default any. */
+  readonly interfaceV4?: string;
+  /** Interface (name, index or address) to join IPv6 groups on; default the kernel's choice. */
+  readonly interfaceV6?: string;
   /** Called for every change: new, changed, deleted and expired sessions. */
   readonly onEvent?: (event: DirectoryEvent) => void;
   /** Clock in ms (default Date.now: last-heard times are wall-clock). */
@@ -78,20 +81,22 @@ export class SapListener implements AsyncDisposable {
 
   /**
    * Joins the SAP groups (each socket bound to its group, so groups never mix) and starts listening.
-   * A group that cannot be joined is reported in `failedGroups`; throws MulticastError when none can.
+   * A group that cannot be joined (no IPv6 here, say) is reported in `failedGroups`; throws
+   * MulticastError when none can be.
    */
   static async open(options: ListenerOptions = {}): Promise<SapListener> {
     const groups = options.groups ?? DEFAULT_SAP_LISTEN_GROUPS;
     const receivers: MulticastReceiver[] = [];
     const failed: { group: string; error: string }[] = [];
     for (const group of groups) {
+      const iface = ipVersionOf(group) === 6 ? options.interfaceV6 : options.interfaceV4;
       try {
         receivers.push(
           await MulticastReceiver.open({
             group,
             port: options.port ?? SAP_PORT,
             receiveBufferBytes: 0,
-            ...(options.interface === undefined ? {} : { interface: options.interface }),
+            ...(iface === undefined ? {} : { interface: iface }),
           }),
         );
       } catch (error) {

@@ -74,12 +74,16 @@ export function sapGroupFor(address: string): SapGroupChoice {
   return { group: SAP_GROUPS_V4.GLOBAL, port: SAP_PORT, scope: "global" };
 }
 
-/** The groups a listener joins by default: the three IPv4 ones (IPv6 ones only when asked). */
+/** The IPv6 SAP groups of {@link SAP_LISTEN_SCOPES_V6}: ff02::2:7ffe, ff05::, ff08::, ff0e::. */
+export const SAP_LISTEN_GROUPS_V6: readonly string[] = SAP_LISTEN_SCOPES_V6.map(sapGroupV6);
+
+/**
+ * The groups a listener joins by default: the three IPv4 ones and the four IPv6 ones (VLC on a
+ * host with IPv6 multicast announces even IPv4 streams on ff0e::2:7ffe).
+ */
 export const DEFAULT_SAP_LISTEN_GROUPS: readonly string[] = [
   SAP_GROUPS_V4.GLOBAL,
   SAP_GROUPS_V4.LOCAL,
   SAP_GROUPS_V4.ORGANIZATION,
+  ...SAP_LISTEN_GROUPS_V6,
 ];
-
-/** The IPv6 SAP groups of {@link SAP_LISTEN_SCOPES_V6}: ff02::2:7ffe, ff05::, ff08::, ff0e::. */
-export const SAP_LISTEN_GROUPS_V6: readonly string[] = SAP_LISTEN_SCOPES_V6.map(sapGroupV6);

@@ -246,7 +246,7 @@ Deno.test({
   name: "an IPv6 stream is announced on ff05::2:7ffe and found over the veth pair",
   ignore: !inNetns,
   async fn() {
-    await using listener = await SapListener.open({ groups: ["ff05::2:7ffe"], interface: "gw1" });
+    await using listener = await SapListener.open({ groups: ["ff05::2:7ffe"], interfaceV6: "gw1" });
     const catalog = new Catalog([{
       name: "radio",
       description: "Opus over IPv6",
