@@ -71,7 +71,7 @@ export function announcementSdp(entry: CatalogEntry, description?: string): stri
   );
 }
 
-/** FNV-1a 32-bit of the SDP bytes folded to 16 bits, never 0 (RFC 2974 §6: non-zero in SAPv2). */
+/** FNV-1a 32-bit of the SDP bytes folded to 16 bits, never 0 (RFC 2974 §6: 0 is SAPv1's "no hash"). */
 export function messageHash(sdp: string): number {
   let hash = 0x811c9dc5;
   for (const byte of new TextEncoder().encode(sdp)) {
