@@ -4,7 +4,10 @@ import { ipVersionOf } from "../net/multicast_address.ts";
 import { describeStream } from "../sdp/describe.ts";
 import type { CatalogEntry } from "../sdp/stream.ts";
 import { encodeSapPacket, MAX_SAP_ANNOUNCEMENT_BYTES, SAP } from "./packet.ts";
-import { sapGroupFor, type SapScope } from "./scope.ts";
+import { sapGroupFor, sapGroupV6, type SapScope } from "./scope.ts";
+
+/** Hop limit of IPv6 announcements: the kernel default, as Deno has no option to change it. */
+export const IPV6_HOP_LIMIT = 1;
 
 /** A stream that cannot be announced (no SAP group for its scope, too large, no usable TTL). */
 export class SapAnnounceError extends Error {
@@ -29,7 +32,7 @@ export interface SapAnnouncement {
   readonly port: number;
   readonly scope: SapScope;
   readonly ipVersion: 4 | 6;
-  /** Multicast TTL (IPv6: hop limit) of the packets: the stream's own. */
+  /** Multicast TTL of the packets: the stream's own (IPv6: the hop limit, always 1). */
   readonly ttl: number;
   /** The `o=` version announced. */
   readonly version: number;
@@ -105,9 +108,11 @@ function shorten(text: string, bytes: number): string {
 }
 
 /**
- * Builds the announcement of a catalog entry: group from {@link sapGroupFor}, TTL from the stream,
- * hash from the SDP (so it changes with the `o=` version), and packets under 1 KB (a long
- * description is shortened to fit). Throws SapAnnounceError when the stream cannot be announced.
+ * Builds the announcement of a catalog entry: group from {@link sapGroupFor}, TTL from the stream
+ * (IPv6: hop limit 1, with a warning when the stream's TTL is larger; TTL 0 only for an
+ * interface-local group), hash from the SDP (so it changes with the `o=` version), and packets
+ * under 1 KB (a long description is shortened to fit). Throws SapAnnounceError when the stream
+ * cannot be announced.
  */
 export function buildAnnouncement(
   entry: CatalogEntry,
@@ -127,11 +132,21 @@ export function buildAnnouncement(
     );
   }
   const ipVersion = ipVersionOf(stream.address) as 4 | 6;
-  if (ipVersion === 6 && stream.ttl === 0) {
+  const warnings = choice.warning === undefined
+    ? []
+    : [`Stream "${stream.name}": ${choice.warning}`];
+  // Deno cannot set the IPv6 multicast hop limit: IPv6 announcements go out with the kernel's 1.
+  if (ipVersion === 6 && stream.ttl === 0 && choice.group !== sapGroupV6(1)) {
     throw new SapAnnounceError(
       stream.name,
       `Stream "${stream.name}": TTL 0 (host only) cannot be kept for an IPv6 announcement ` +
-        `(hop limit 0 is refused); not announced`,
+        `on ${choice.group} (the hop limit is always 1); not announced`,
+    );
+  }
+  if (ipVersion === 6 && stream.ttl > 1) {
+    warnings.push(
+      `Stream "${stream.name}": announced with hop limit 1, not its TTL ${stream.ttl} ` +
+        `(Deno cannot set the IPv6 multicast hop limit)`,
     );
   }
   const origin = ipVersion === 6 ? options.originV6 ?? "::" : options.originV4 ?? "0.0.0.0";
@@ -141,9 +156,6 @@ export function buildAnnouncement(
       `Stream "${stream.name}": SAP origin "${origin}" is not an IPv${ipVersion} address`,
     );
   }
-  const warnings = choice.warning === undefined
-    ? []
-    : [`Stream "${stream.name}": ${choice.warning}`];
   const overhead = SAP.FIXED_HEADER_LENGTH + (ipVersion === 6 ? 16 : 4) +
     SAP.SDP_PAYLOAD_TYPE.length + 1;
   const budget = MAX_SAP_ANNOUNCEMENT_BYTES - overhead;
@@ -177,7 +189,7 @@ export function buildAnnouncement(
     port: choice.port,
     scope: choice.scope,
     ipVersion,
-    ttl: stream.ttl,
+    ttl: ipVersion === 6 ? IPV6_HOP_LIMIT : stream.ttl,
     version: entry.version,
     announce: encodeSapPacket({ ...fields, messageType: "announce" }),
     delete: encodeSapPacket({ ...fields, messageType: "delete" }),

@@ -1,6 +1,6 @@
-// Sends SAP packets (RFC 2974) to their group with a per-packet multicast TTL: IPv4 through
-// Deno.listenDatagram (whose setTTL allows 0, host only), IPv6 through node:dgram (hop limit 1-255).
-import dgram from "node:dgram";
+// Sends SAP packets (RFC 2974) to their group through Deno.listenDatagram: IPv4 with a per-packet
+// multicast TTL (setTTL allows 0, host only); IPv6 with the kernel's hop limit 1, which Deno (and its
+// node:dgram, measured) cannot change.
 import { MulticastError } from "../common/errors.ts";
 import { ipVersionOf } from "../net/multicast_address.ts";
 import { SAP_GROUPS_V4 } from "./scope.ts";
@@ -9,7 +9,7 @@ import { SAP_GROUPS_V4 } from "./scope.ts";
 export interface SapDestination {
   readonly group: string;
   readonly port: number;
-  /** IPv4 TTL (0-255) or IPv6 hop limit (1-255). */
+  /** IPv4 TTL (0-255); IPv6 packets always go with hop limit 1 (see announcement.ts). */
   readonly ttl: number;
 }
 
@@ -35,7 +35,7 @@ export class SapSocketSender implements SapTransport {
   readonly #options: SapSenderOptions;
   #v4: Promise<{ conn: Deno.DatagramConn; membership: Deno.MulticastV4Membership }> | undefined;
   #v4Ttl: number | undefined;
-  #v6: Promise<dgram.Socket> | undefined;
+  #v6: Deno.DatagramConn | undefined;
   #closed = false;
 
   constructor(options: SapSenderOptions = {}) {
@@ -75,20 +75,21 @@ export class SapSocketSender implements SapTransport {
     return this.#v4;
   }
 
-  #openV6(): Promise<dgram.Socket> {
-    this.#v6 ??= new Promise((resolve, reject) => {
-      const socket = dgram.createSocket({ type: "udp6" });
-      socket.once("error", (error) => {
-        socket.close();
-        reject(
-          new MulticastError(`Cannot open an IPv6 SAP socket: ${error.message}`, { cause: error }),
-        );
-      });
-      socket.bind(0, "::", () => {
-        socket.setMulticastLoopback(this.#options.loopback ?? true);
-        resolve(socket);
-      });
-    });
+  #openV6(): Deno.DatagramConn {
+    if (this.#v6 === undefined) {
+      try {
+        this.#v6 = Deno.listenDatagram({
+          transport: "udp",
+          hostname: "::",
+          port: 0,
+          loopback: this.#options.loopback ?? true,
+        });
+      } catch (error) {
+        throw new MulticastError(`Cannot open an IPv6 SAP socket: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+    }
     return this.#v6;
   }
 
@@ -99,20 +100,15 @@ export class SapSocketSender implements SapTransport {
       throw new MulticastError(`SAP TTL ${to.ttl} is not 0-255`);
     }
     if (ipVersionOf(to.group) === 6) {
-      if (to.ttl === 0) throw new MulticastError("IPv6 SAP packets need a hop limit of 1-255");
-      const socket = await this.#openV6();
-      socket.setMulticastTTL(to.ttl);
-      await new Promise<void>((resolve, reject) => {
-        socket.send(packet, to.port, to.group, (error) => {
-          if (error) {
-            reject(
-              new MulticastError(`Cannot send SAP to [${to.group}]:${to.port}: ${error.message}`, {
-                cause: error,
-              }),
-            );
-          } else resolve();
-        });
-      });
+      try {
+        await this.#openV6().send(packet, { transport: "udp", hostname: to.group, port: to.port });
+      } catch (error) {
+        if (error instanceof MulticastError) throw error;
+        throw new MulticastError(
+          `Cannot send SAP to [${to.group}]:${to.port}: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
       return;
     }
     const { conn, membership } = await this.#openV4();
@@ -139,7 +135,6 @@ export class SapSocketSender implements SapTransport {
       await v4.membership.leave().catch(() => {});
       v4.conn.close();
     }
-    const v6 = await this.#v6?.catch(() => undefined);
-    if (v6 !== undefined) await new Promise<void>((resolve) => v6.close(() => resolve()));
+    this.#v6?.close();
   }
 }

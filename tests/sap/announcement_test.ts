@@ -126,7 +126,10 @@ Deno.test("buildAnnouncement() refuses what it cannot announce, naming the strea
       e instanceof SapAnnounceError && e.stream === "news" &&
       /over 1023 even without/.test(e.message),
   );
-  assert.throws(() => buildAnnouncement(entryOf({ address: "ff15::1", ttl: 0 })), /TTL 0/);
+  assert.throws(
+    () => buildAnnouncement(entryOf({ address: "ff15::1", ttl: 0 })),
+    /TTL 0 \(host only\) cannot be kept for an IPv6 announcement on ff05::2:7ffe/,
+  );
   assert.throws(() => buildAnnouncement(entryOf({ address: "ff10::1" })), /reserved/);
   assert.throws(() => buildAnnouncement(entryOf({}), { originV4: "::1" }), /not an IPv4 address/);
 });
@@ -136,4 +139,14 @@ Deno.test("a 239.0.0.1 stream is announced on 224.2.127.254 with the stream's TT
   assert.equal(a.group, "224.2.127.254");
   assert.equal(a.ttl, 1);
   assert.match(a.warnings[0] ?? "", /Stream "news": 239\.0\.0\.1 is in 239\.0\.0\.0\/8/);
+});
+
+Deno.test("IPv6 announcements go with hop limit 1: a warning above, TTL 0 only interface-local", () => {
+  const wide = buildAnnouncement(entryOf({ address: "ff1e::1", ttl: 8 }));
+  assert.equal(wide.ttl, 1);
+  assert.match(wide.warnings.join("\n"), /hop limit 1, not its TTL 8/);
+  const link = buildAnnouncement(entryOf({ address: "ff12::1", ttl: 1 }));
+  assert.deepEqual([link.group, link.ttl, link.warnings], ["ff02::2:7ffe", 1, []]);
+  const host = buildAnnouncement(entryOf({ address: "ff11::1", ttl: 0 }));
+  assert.equal(host.group, "ff01::2:7ffe");
 });

@@ -243,23 +243,30 @@ Deno.test({
 });
 
 Deno.test({
-  name: "an IPv6 stream is announced on ff05::2:7ffe and found over the veth pair",
+  name:
+    "an IPv6 stream is announced on ff05::2:7ffe with its hop limit and found over the veth pair",
   ignore: !inNetns,
   async fn() {
+    await using capture = await startCapture({
+      interface: "gw1",
+      filter: "ip6 and udp dst port 9875",
+      fields: ["ipv6.dst", "ipv6.hlim", "sap.flags.a", "sdp.session_name"],
+    });
     await using listener = await SapListener.open({ groups: ["ff05::2:7ffe"], interfaceV6: "gw1" });
     const catalog = new Catalog([{
       name: "radio",
       description: "Opus over IPv6",
       address: "ff15::1:5",
       port: 5008,
-      ttl: 1,
+      ttl: 3,
       formats: [{ payloadType: 97, encoding: "opus", clockRate: 48000, channels: 2 }],
     }], { nowS: 1_700_000_000 });
-    const { announcer } = SapAnnouncer.start(catalog.entries(), {
+    const { announcer, initial } = SapAnnouncer.start(catalog.entries(), {
       intervalMs: 300,
       originV6: "fd00:6a7::1",
     });
     await using _announcer = announcer;
+    assert.match(initial.warnings.join("\n"), /announced with hop limit 1, not its TTL 3/);
     await waitUntil(() => listener.snapshot().sessions.length === 1, 5000, "the IPv6 session");
     const [session] = listener.snapshot().sessions;
     assert.equal(session!.name, "radio");
@@ -267,6 +274,9 @@ Deno.test({
     assert.equal(session!.group, "ff15::1:5");
     assert.equal(session!.heardOn, "ff05::2:7ffe");
     assert.deepEqual(session!.formats, ["97 opus/48000/2"]);
+    await waitUntil(() => capture.rows().length >= 1, 5000, "tshark saw the IPv6 announcement");
+    // Deno cannot set the IPv6 multicast hop limit (node:dgram's setMulticastTTL did not either).
+    assert.deepEqual(capture.rows()[0], ["ff05::2:7ffe", "1", "1", "radio"]);
   },
 });
 
