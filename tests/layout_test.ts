@@ -16,8 +16,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   rtp: ["common"],
   ts: ["common"],
   sdp: ["common", "net", "rtp"],
-  server: ["common", "net", "rtp", "sdp", "ts"],
-  client: ["common", "net", "rtp", "sdp", "ts"],
+  sap: ["common", "net", "rtp", "sdp"],
+  server: ["common", "net", "rtp", "sdp", "sap", "ts"],
+  client: ["common", "net", "rtp", "sdp", "sap", "ts"],
   source: ["common", "net", "rtp", "sdp", "ts"],
 };
 

@@ -19,6 +19,11 @@ export interface StreamDefinition {
   readonly formats: readonly PayloadFormat[];
   /** Sender address for source-specific multicast (RFC 4570 `a=source-filter`), if any. */
   readonly source?: string;
+  /**
+   * Category for catalogs and playlists: SAP `a=cat` (RFC 8866 §6.1, dot-separated, e.g.
+   * `news.world`) and M3U `group-title`. Optional; the config file does not accept it yet.
+   */
+  readonly category?: string;
 }
 
 /** A catalog entry: the stream and its `o=` identity. */

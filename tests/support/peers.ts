@@ -104,6 +104,8 @@ export interface VlcRtpOptions {
   soutKeep?: boolean;
   /** `ts` (default): MPEG-TS in RTP, PT 33; `none`: one RTP stream per track (port, port + 2). */
   mux?: "ts" | "none";
+  /** Announce the stream with SAP (`sap,name=...,description=...`), every 5 s by VLC's default. */
+  sap?: { name: string; description?: string };
 }
 
 /** A VLC stream output started by {@link startVlcRtp}. */
@@ -490,6 +492,12 @@ export async function startVlcRtp(options: VlcRtpOptions): Promise<VlcRtpSender>
   const parts = [`dst=${group}`, `port=${port}`];
   if (mux === "ts") parts.push("mux=ts");
   if (options.sdpFile !== undefined) parts.push(`sdp=${pathToFileURL(options.sdpFile).href}`);
+  if (options.sap !== undefined) {
+    parts.push("sap", `name=${options.sap.name}`);
+    if (options.sap.description !== undefined) {
+      parts.push(`description=${options.sap.description}`);
+    }
+  }
   const sout = `#rtp{${parts.join(",")}}`;
   const { home, env } = await vlcEnvironment();
   const command = [
