@@ -5,6 +5,7 @@ import { sendRtpStream } from "../lib/source/rtp_source.ts";
 import { runClient, spawnClient } from "./support/client_process.ts";
 import { startServer, startStreamServer } from "./support/server_process.ts";
 import { makeCertificate } from "./support/tls.ts";
+import { skipWithout } from "./support/peer_requirements.ts";
 
 const inNetns = Deno.env.get("GATEWAY_NETNS") === "1";
 const randomPort = () => 20000 + 2 * Math.floor(Math.random() * 20000);
@@ -374,7 +375,7 @@ Deno.test({
 Deno.test({
   name:
     "client talks HTTPS with --ca and a bearer token from GATEWAY_TOKEN, under its permission set",
-  ignore: !inNetns,
+  ignore: !inNetns || await skipWithout("openssl"),
   async fn() {
     const certificate = await makeCertificate();
     try {

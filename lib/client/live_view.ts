@@ -55,7 +55,7 @@ export class LiveView {
 
   /** Writes `text` (one or more lines) above the drawn block, which is then drawn again. */
   message(text: string): void {
-    if (this.#lines.length === 0 || !this.#open) {
+    if (this.#lines.length === 0 || !this.#open || this.#options.redraw === false) {
       this.#options.writeMessage(text);
       return;
     }

@@ -164,8 +164,10 @@ function fittingColumns(width: number): readonly Column[] {
 }
 
 function align(text: string, column: Column): string {
-  const gap = " ".repeat(Math.max(0, column.width - text.length));
-  return column.align === "left" ? text + gap : gap + text;
+  // The left-aligned column is the last one: it needs no padding.
+  return column.align === "left"
+    ? text
+    : " ".repeat(Math.max(0, column.width - text.length)) + text;
 }
 
 /** The header's text parts, each with a priority (higher is left out first when narrow). */

@@ -118,6 +118,7 @@ export class SourceStats {
   // Sending time: the silences of at least #silenceLimitMs between the start and the last packet.
   #lastActivityMs = Number.NaN;
   #silentMs = 0;
+  #arrivals = 0;
 
   #packets = 0;
   #bytes = 0;
@@ -185,6 +186,7 @@ export class SourceStats {
     const gap = arrivalMs - this.#lastActivityMs; // NaN for the first packet: no silence
     if (gap >= this.#silenceLimitMs) this.#silentMs += gap;
     this.#lastActivityMs = arrivalMs;
+    this.#arrivals++;
     this.#lastArrivalMs = arrivalMs;
     this.#payloadType = fields.payloadType;
     switch (this.#sequence.update(fields.sequenceNumber)) {
@@ -248,12 +250,17 @@ export class SourceStats {
     });
   }
 
-  /** Time from the start to `nowMs` without the silences of at least the limit (see durationMs). */
+  /**
+   * Time from the start to `nowMs` without the silences of at least the limit (see durationMs).
+   * A source that has gone quiet is given one mean packet gap after its last packet, so that n
+   * packets are counted over n gaps, as while it sends.
+   */
   #sendingMs(nowMs: number): number {
     if (Number.isNaN(this.#firstArrivalMs)) return 0;
     const trailing = nowMs - this.#lastActivityMs;
-    const silent = this.#silentMs + (trailing >= this.#silenceLimitMs ? trailing : 0);
-    return nowMs - this.#firstArrivalMs - silent;
+    const sent = this.#lastActivityMs - this.#firstArrivalMs - this.#silentMs;
+    if (trailing < this.#silenceLimitMs) return sent + trailing;
+    return sent + (this.#arrivals > 1 ? sent / (this.#arrivals - 1) : 0);
   }
 
   /**

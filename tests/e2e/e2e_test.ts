@@ -1,6 +1,7 @@
 // End-to-end tests against real peers nobody here wrote: VLC, ffmpeg, GStreamer, ffprobe. Run inside
 // the private network namespace of scripts/netns_test.sh; ignored elsewhere.
 import assert from "node:assert/strict";
+import { skipWithout } from "../support/peer_requirements.ts";
 import { relayRtpStream } from "../../lib/source/rtp_source.ts";
 import { type ClientResult, spawnClient } from "../support/client_process.ts";
 import {
@@ -49,7 +50,7 @@ function summaries(result: ClientResult) {
 Deno.test({
   name:
     "e2e 1: the original VLC set-up, our server with defaults, our client: PT 33, 0 lost, one SSRC",
-  ignore: !inNetns,
+  ignore: !inNetns || await skipWithout("vlc", "ffmpeg"),
   async fn() {
     await requirePeers("vlc", "ffmpeg");
     const { path, bitrate } = await clip();
@@ -85,7 +86,7 @@ Deno.test({
 
 Deno.test({
   name: "e2e 2: ffmpeg sends H.264 over RTP (PT 96); the client reports PT 96 on the 90 kHz clock",
-  ignore: !inNetns,
+  ignore: !inNetns || await skipWithout("ffmpeg"),
   async fn() {
     await requirePeers("ffmpeg");
     const port = randomPort();
@@ -112,7 +113,7 @@ Deno.test({
 
 Deno.test({
   name: "e2e 3: GStreamer's MPEG-TS stream: the client's count equals what GStreamer sent",
-  ignore: !inNetns,
+  ignore: !inNetns || await skipWithout("gst"),
   async fn() {
     await requirePeers("gst");
     const port = randomPort();
@@ -149,7 +150,7 @@ Deno.test({
 
 Deno.test({
   name: "e2e 4: ffprobe and VLC open the server's .sdp URL while VLC streams",
-  ignore: !inNetns,
+  ignore: !inNetns || await skipWithout("vlc", "ffmpeg"),
   async fn() {
     await requirePeers("vlc", "ffmpeg");
     const { path } = await clip();
@@ -168,7 +169,7 @@ Deno.test({
 Deno.test({
   name:
     "e2e 5: an impaired relay of a VLC stream: the client's figures equal the relay's truth within 1",
-  ignore: !inNetns,
+  ignore: !inNetns || await skipWithout("vlc", "ffmpeg"),
   async fn() {
     await requirePeers("vlc", "ffmpeg");
     const { path } = await clip();

@@ -3,6 +3,7 @@
 // ffprobe and VLC open SDP files (RFC 8866) for MPEG-TS (RFC 2250) and H.264 (RFC 6184) streams.
 
 import assert from "node:assert/strict";
+import { skipWithout } from "../support/peer_requirements.ts";
 import {
   type FfmpegRtpSender,
   ffprobeUrl,
@@ -207,7 +208,7 @@ function normaliseSdp(sdp: string, port: number): string {
 
 Deno.test({
   name: "makeClip() writes an H.264 + AAC MP4 of the asked duration in well under 2 s",
-  ignore: !inNetns,
+  ignore: !inNetns || await skipWithout("ffmpeg"),
   async fn() {
     await requirePeer("ffmpeg");
     await using dir = await tempDir();
@@ -227,7 +228,7 @@ Deno.test({
 
 Deno.test({
   name: "VLC's verbatim rtp sout sends 1328-byte PT 33 MPEG-TS packets from one SSRC",
-  ignore: !inNetns,
+  ignore: !inNetns || await skipWithout("vlc", "ffmpeg"),
   async fn() {
     await requirePeer("vlc");
     await using dir = await tempDir();
@@ -257,7 +258,7 @@ Deno.test({
 
 Deno.test({
   name: "VLC --loop starts a new SSRC on every pass, --sout-keep keeps one",
-  ignore: !inNetns,
+  ignore: !inNetns || await skipWithout("vlc", "ffmpeg"),
   async fn() {
     await requirePeer("vlc");
     await using dir = await tempDir();
@@ -286,7 +287,7 @@ Deno.test({
 
 Deno.test({
   name: "ffmpeg sends H.264 as PT 96 with a 90 kHz clock, within pkt_size",
-  ignore: !inNetns,
+  ignore: !inNetns || await skipWithout("ffmpeg"),
   async fn(t) {
     await requirePeer("ffmpeg");
     await using dir = await tempDir();
@@ -347,7 +348,7 @@ Deno.test({
 
 Deno.test({
   name: "GStreamer's MPEG-TS over RTP arrives packet for packet as counted by the sender",
-  ignore: !inNetns,
+  ignore: !inNetns || await skipWithout("gst"),
   async fn() {
     await requirePeer("gst");
     const port = randomPort();
@@ -371,7 +372,7 @@ Deno.test({
 
 Deno.test({
   name: "ffprobe finds the programme's streams through an SDP file while the peer streams",
-  ignore: !inNetns,
+  ignore: !inNetns || await skipWithout("vlc", "ffmpeg"),
   async fn(t) {
     await requirePeer("ffmpeg");
     await requirePeer("vlc");
@@ -410,7 +411,7 @@ Deno.test({
 
 Deno.test({
   name: "vlcPlayUrl() plays an MP2T SDP file, and tells H.264 SDP and missing files apart",
-  ignore: !inNetns,
+  ignore: !inNetns || await skipWithout("vlc", "ffmpeg"),
   async fn(t) {
     await requirePeer("ffmpeg");
     await requirePeer("vlc");
