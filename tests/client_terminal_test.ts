@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-control-regex -- these tests match the SGR colour sequences
 // The client's live table as a person sees it: the real client in a real tmux terminal 60, 80 and
 // 120 columns wide, against a test source that stalls and comes back with a new SSRC (as VLC
 // --loop does), inside the private network namespace of scripts/netns_test.sh.

@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-control-regex -- these tests match the SGR colour sequences
 // Tests of lib/client/stats_table.ts: the live table fits 60, 80 and 120 columns, marks unhealthy
 // figures in colour and in text, keeps recent sources visible as ended, and its final form says how
 // the run ended.
