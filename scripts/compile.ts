@@ -138,7 +138,7 @@ export async function main(args: string[]): Promise<number> {
   }
 
   const check = await new Deno.Command(Deno.execPath(), {
-    args: ["check", ...PROGRAMS.map((p) => p.entry)],
+    args: ["check", "--quiet", ...PROGRAMS.map((p) => p.entry)],
     stdout: "inherit",
     stderr: "inherit",
   }).output();
