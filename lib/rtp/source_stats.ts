@@ -72,7 +72,8 @@ export interface SourceSnapshot {
    * packet confirmed (beyond MAX_DROPOUT ahead, or more than MAX_MISORDER behind), and the packets
    * still held for confirmation. A later confirmation (a probation run that completes, a restart
    * that continues a held jump) moves the held ones into `packets`, so every datagram routed to
-   * this source is in `packets` or `discarded`. Per interval: the increase, never negative.
+   * this source is in `packets` or `discarded`. Per interval: the increase, never negative, and
+   * without a probation run still pending (the first packet of a new source is not news).
    */
   readonly discarded: number;
   /** Confirmed sequence restarts (A.1 resync after a large jump; sender restarted with the same SSRC). */
@@ -283,7 +284,7 @@ export class SourceStats {
       lost: Math.max(0, lostInterval),
       duplicates: this.#duplicates - this.#markDuplicates,
       reordered: this.#reordered - this.#markReordered,
-      discarded: Math.max(0, this.#discarded + this.#pendingPackets - this.#markDiscarded),
+      discarded: Math.max(0, this.#intervalDiscarded() - this.#markDiscarded),
       restarts: restarts - this.#markRestarts,
       durationMs: Number.isNaN(start) ? 0 : nowMs - start,
     });
@@ -295,9 +296,14 @@ export class SourceStats {
     this.#markReceived = received;
     this.#markDuplicates = this.#duplicates;
     this.#markReordered = this.#reordered;
-    this.#markDiscarded = this.#discarded + this.#pendingPackets;
+    this.#markDiscarded = this.#intervalDiscarded();
     this.#markRestarts = restarts;
     return result;
+  }
+
+  /** Discarded so far as intervals count it: a probation run still pending is not (yet). */
+  #intervalDiscarded(): number {
+    return this.#discarded + (this.#sequence.valid ? this.#pendingPackets : 0);
   }
 
   #makeSnapshot(figures: {
