@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { sendRtpStream, type SourceTruth } from "../lib/source/rtp_source.ts";
 import { startStreamServer } from "./support/server_process.ts";
-import { skipWithout } from "./support/peer_requirements.ts";
+import { requirePeers, skipWithout } from "./support/peer_requirements.ts";
 
 const inNetns = Deno.env.get("GATEWAY_NETNS") === "1";
 const root = new URL("../", import.meta.url).pathname;
@@ -140,6 +140,7 @@ Deno.test({
     "the live table at 60, 80 and 120 columns: one header, no wrapped rows, messages kept above",
   ignore: !inNetns || await skipWithout("tmux"),
   async fn() {
+    await requirePeers("tmux");
     const runs = await Promise.all([
       watch(60, 1, {}),
       watch(80, 2, {}),
@@ -185,5 +186,32 @@ Deno.test({
     assert.match(runs[1]!.finalEscapes, /\x1b\[31m/);
     const noColor = tableLines(runs[2]!.finalEscapes, runs[2]!.group).join("\n");
     assert.doesNotMatch(noColor, /\x1b\[3[0-9]m/);
+  },
+});
+
+Deno.test({
+  name: "deno task demo on a terminal shows the live table, not JSON lines",
+  ignore: !inNetns || await skipWithout("tmux"),
+  async fn() {
+    await requirePeers("tmux");
+    await using screen = await terminal(
+      80,
+      `cd ${root} && ${Deno.execPath()} task demo -- --seconds 3 --loss 0.01; sleep 60`,
+      {},
+    );
+    await until(
+      async () => /demo: the source generated/.test(await screen.capture({ joined: true })),
+      30_000,
+      "the demo ended",
+    );
+    const text = await screen.capture({ joined: true });
+    const lines = text.split("\n");
+    assert.equal(lines.filter((l) => isHeader(l, "239.0.0.1")).length, 1, text);
+    assert.ok(!lines.some((l) => l.startsWith("{")), `no JSON lines on a terminal:\n${text}`);
+    const table = tableLines(text, "239.0.0.1");
+    assert.match(table[0]!, /DONE|STALLED AT END/, text);
+    const row = table.find((l) => l.startsWith("0x"));
+    assert.ok(row !== undefined && Number(row.split(/ +/)[2]) > 400, text);
+    for (const line of table) assert.ok(line.length < 80, line);
   },
 });

@@ -79,8 +79,13 @@ Reception:
   -h, --help            Show this help and exit
   -V, --version         Show the version and exit
 
+Output (terminal): a table redrawn in place, fitted to the terminal's width, one row per recent
+source with its state (ok, LOSS, STALLED, ended); loss and stalls in red unless NO_COLOR is set.
+Log lines stay above it. At exit the last table shows how the run ended.
+
 Output (JSON lines): one {"type":"stats",...} object per source per interval with the figures of
-that interval, and at exit one {"type":"summary",...} per source with the run's totals.
+that interval, and at exit one {"type":"summary",...} per source with the run's totals (rates
+averaged over the time the source was sending; "discarded": packets RFC 3550 A.1 did not count).
 
 Exit codes: 0 packets received (or SIGINT/SIGTERM during reception), 2 usage or configuration
 error, 3 negotiation failed, 4 nothing received before the timeout, 130 interrupted before
