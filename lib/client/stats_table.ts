@@ -170,7 +170,10 @@ function align(text: string, column: Column): string {
     : " ".repeat(Math.max(0, column.width - text.length)) + text;
 }
 
-/** The header's text parts, each with a priority (higher is left out first when narrow). */
+/**
+ * The header line: group and port, formats, interface, state, time and stalls. When it does not fit
+ * `width`, the interface goes first, then the formats, then the stalls; the rest is cut with "…".
+ */
 function headerLine(context: ViewContext, width: number, color: boolean): string {
   const formats = context.formats.map((f) => `${formatEncoding(f)} (PT ${f.payloadType})`).join(
     ", ",
