@@ -14,26 +14,40 @@ import { ReceiverStats } from "./lib/rtp/session_stats.ts";
 import { receive } from "./lib/client/reception.ts";
 import type { ReceiveTarget } from "./lib/sdp/receive_target.ts";
 import {
-  eraseLines,
   intervalRecords,
   jsonLines,
-  renderTable,
   summaryRecords,
   type ViewContext,
 } from "./lib/client/stats_view.ts";
+import { renderTable, type TableOptions } from "./lib/client/stats_table.ts";
+import { LiveView } from "./lib/client/live_view.ts";
 import { versionLine } from "./lib/common/version.ts";
 
 const encoder = new TextEncoder();
 
-/** Writes all of `text` to stdout; false when stdout is gone (e.g. a closed pipe). */
-function writeOut(text: string): boolean {
+/** Writes all of `text` to `target`; false when it is gone (e.g. a closed pipe). */
+function writeAll(target: typeof Deno.stdout | typeof Deno.stderr, text: string): boolean {
   try {
     const bytes = encoder.encode(text);
     let written = 0;
-    while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
+    while (written < bytes.length) written += target.writeSync(bytes.subarray(written));
     return true;
   } catch {
     return false;
+  }
+}
+
+/** Writes all of `text` to stdout; false when stdout is gone (e.g. a closed pipe). */
+function writeOut(text: string): boolean {
+  return writeAll(Deno.stdout, text);
+}
+
+/** The terminal's size, or undefined when none of the standard streams is one. */
+function consoleSize(): { columns: number; rows: number } | undefined {
+  try {
+    return Deno.consoleSize();
+  } catch {
+    return undefined;
   }
 }
 
@@ -54,7 +68,29 @@ export async function main(args: string[]): Promise<number> {
     return CLIENT_EXIT.OK;
   }
   const { config } = command;
-  setupLogging({ format: "text", output: "stderr" });
+  // On a terminal: the live table, in colour unless NO_COLOR is set or TERM=dumb (which also has no
+  // cursor movement, so each table is appended); log lines are kept above the table.
+  const table = Deno.stdout.isTerminal() && !config.json;
+  const dumb = Deno.env.get("TERM") === "dumb";
+  const view = table
+    ? new LiveView({
+      write: writeOut,
+      writeMessage: (text) => void writeAll(Deno.stderr, text),
+      size: consoleSize,
+      redraw: !dumb,
+    })
+    : undefined;
+  const tableOptions = (): TableOptions => {
+    const size = view?.size();
+    return { ...size, color: !Deno.noColor && !dumb };
+  };
+  setupLogging({
+    format: "text",
+    output: "stderr",
+    ...(view !== undefined && Deno.stderr.isTerminal()
+      ? { write: (text: string) => view.message(text) }
+      : {}),
+  });
   const logger = getLogger(["gateway", "client"]);
 
   return await withShutdownSignal(async (shutdown) => {
@@ -76,6 +112,7 @@ export async function main(args: string[]): Promise<number> {
         ...(client === undefined ? {} : { client }),
         signal: shutdown,
         onRetry: (message: string) => logger.warn(message),
+        ...(config.media === undefined ? {} : { media: config.media }),
       };
       let target: ReceiveTarget;
       try {
@@ -94,6 +131,23 @@ export async function main(args: string[]): Promise<number> {
       const formats = target.formats.map((f) => `${formatEncoding(f)} (PT ${f.payloadType})`).join(
         ", ",
       );
+      if (target.media.count > 1) {
+        logger.info(
+          "The description has {count} m-lines ({types}): receiving m-line {index}, m={type}" +
+            "{how}",
+          {
+            count: target.media.count,
+            types: target.media.types.join(", "),
+            index: target.media.index,
+            type: target.media.type,
+            how: config.media === undefined
+              ? " (the first RTP one that can be received; choose with --media)"
+              : ` (--media ${
+                config.media.kind === "type" ? config.media.type : config.media.index
+              })`,
+          },
+        );
+      }
       logger.info(
         "Stream {name}: {group} port {port}{ttl}, {formats}{sources}",
         {
@@ -144,18 +198,18 @@ export async function main(args: string[]): Promise<number> {
           ...target.unknownPayloadTypes,
         ]),
         ipVersion: target.ipVersion,
+        silenceLimitMs: config.stallAfterS * 1000,
       });
       const interfaceName = config.interface ?? "any interface";
-      const table = Deno.stdout.isTerminal() && !config.json;
-      let drawnLines = 0;
       let outputOpen = true;
       const context = (
-        status: Omit<ViewContext, "group" | "port" | "interfaceName" | "formats">,
+        status: Omit<ViewContext, "group" | "port" | "interfaceName" | "formats" | "stallAfterS">,
       ): ViewContext => ({
         group: target.group,
         port: target.port,
         interfaceName,
         formats: target.formats,
+        stallAfterS: config.stallAfterS,
         ...status,
       });
       const result = await receive({
@@ -170,10 +224,8 @@ export async function main(args: string[]): Promise<number> {
         signal: shutdown,
         onInterval: (interval, total, status) => {
           if (!outputOpen) return;
-          if (table) {
-            const text = renderTable(total, interval, context(status));
-            outputOpen = writeOut(eraseLines(drawnLines) + text);
-            drawnLines = text.split("\n").length - 1;
+          if (view !== undefined) {
+            outputOpen = view.draw(renderTable(total, interval, context(status), tableOptions()));
           } else {
             outputOpen = writeOut(
               jsonLines(intervalRecords(interval, context(status), new Date())),
@@ -192,8 +244,10 @@ export async function main(args: string[]): Promise<number> {
         },
       });
       const final = context(result);
-      if (table) {
-        writeOut(eraseLines(drawnLines) + renderTable(result.total, result.total, final));
+      if (view !== undefined) {
+        view.finish(
+          renderTable(result.total, result.total, { ...final, final: true }, tableOptions()),
+        );
       } else {
         writeOut(jsonLines(summaryRecords(result.total, final, new Date())));
       }

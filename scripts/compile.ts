@@ -2,8 +2,8 @@
 // Run: deno task compile [-- --target x86_64-unknown-linux-gnu|all] [--out dist] [--offline]
 // deno compile needs the `denort` runtime: set DENORT_BIN to a denort binary, or have it in Deno's
 // cache, or be online. Without it this script says so in one line and exits 3.
-import { parseArgs } from "node:util";
 import { SERVER_PERMISSION_SET, SERVER_V8_FLAGS } from "./support/server_flags.ts";
+import { exitCodeFor, parseFlags } from "../lib/common/flags.ts";
 
 /** Targets `deno compile --target` accepts that we release for. */
 export const TARGETS = [
@@ -85,18 +85,14 @@ function fail(code: number, message: string): number {
 export async function main(args: string[]): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      options: {
-        target: { type: "string", multiple: true },
-        out: { type: "string", default: "dist" },
-        offline: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
+    values = parseFlags(args, {
+      target: { type: "string", multiple: true },
+      out: { type: "string", default: "dist" },
+      offline: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    });
   } catch (error) {
-    return fail(COMPILE_EXIT.USAGE, `${(error as Error).message} (see --help)`);
+    return exitCodeFor("compile", error);
   }
   if (values.help) {
     console.log(USAGE);
@@ -143,7 +139,7 @@ export async function main(args: string[]): Promise<number> {
   }
 
   const check = await new Deno.Command(Deno.execPath(), {
-    args: ["check", ...PROGRAMS.map((p) => p.entry)],
+    args: ["check", "--quiet", ...PROGRAMS.map((p) => p.entry)],
     stdout: "inherit",
     stderr: "inherit",
   }).output();

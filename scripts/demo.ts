@@ -3,8 +3,12 @@
 // the client's summary beside the source's truth. Nothing leaves the host: everything binds to
 // 127.0.0.1, the source sends with TTL 0 through the loopback interface, and the client joins there.
 // Run: deno task demo [-- --seconds 15 --bitrate 2M --loss 0.01]
-import { parseArgs } from "node:util";
 import { SERVER_V8_FLAGS_ARG as V8_SERVER } from "./support/server_flags.ts";
+import { ConfigError } from "../lib/common/errors.ts";
+import { exitCodeFor, parseFlags, parseSecondsFlag } from "../lib/common/flags.ts";
+import { MAX_SOURCE_BITRATE } from "../lib/source/rtp_source.ts";
+import { MIN_TS_BITRATE } from "../lib/source/ts_muxer.ts";
+import { parseSourceArgs } from "./source.ts";
 
 const root = new URL("../", import.meta.url);
 
@@ -41,29 +45,64 @@ async function firstJsonLine(
   return { record: JSON.parse(text.slice(0, text.indexOf("\n"))), drained };
 }
 
+/** `--help` text of the demo. */
+export const DEMO_USAGE = `demo: SDP server + test source + client on this host, then the summary.
+
+Usage: deno task demo [-- options]
+  --seconds S   How long the client shows its statistics, 1-3600 (default 15)
+  --bitrate R   Bitrate of the test source: 2000000, 2M, 500k (default 2M; 250k to 100M)
+  --loss P      Probability 0-1 that the source drops a packet (default 0); the client counts them
+  -h, --help    Show this help and exit
+
+Nothing leaves the host: the server listens on 127.0.0.1, the source sends with TTL 0 through the
+loopback interface. On a terminal the client draws its live table; otherwise JSON lines.
+Exit codes: the client's (0 packets received), 2 usage error.
+`;
+
+/** What the demo runs with. */
+export interface DemoOptions {
+  readonly seconds: number;
+  readonly bitrate: string;
+  readonly loss: string;
+}
+
+/** Parses the demo's flags (a leading `--` from `deno task demo -- ...` is dropped); throws ConfigError. */
+export function parseDemoArgs(args: string[]): { kind: "help" } | DemoOptions & { kind: "run" } {
+  const values = parseFlags(args, {
+    seconds: { type: "string" },
+    bitrate: { type: "string" },
+    loss: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (values.help) return { kind: "help" };
+  const seconds = values.seconds === undefined ? 15 : parseSecondsFlag(values.seconds, "--seconds");
+  if (seconds > 3600) {
+    throw new ConfigError("--seconds", `--seconds: expected at most 3600, got "${values.seconds}"`);
+  }
+  const bitrate = values.bitrate ?? "2M";
+  const loss = values.loss ?? "0";
+  // The source's own parser names the flag, so a bad value stops the demo before anything starts.
+  const source = parseSourceArgs(["--bitrate", bitrate, "--loss", loss]);
+  const bits = source.kind === "run" ? source.options.bitrate ?? 0 : 0;
+  if (bits < MIN_TS_BITRATE || bits > MAX_SOURCE_BITRATE) {
+    throw new ConfigError("--bitrate", `--bitrate: expected 250k to 100M, got "${bitrate}"`);
+  }
+  return { kind: "run", seconds, bitrate, loss };
+}
+
 /** Runs the demo; returns the client's exit code. */
 export async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      seconds: { type: "string", default: "15" },
-      bitrate: { type: "string", default: "2M" },
-      loss: { type: "string", default: "0" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help) {
-    console.log(
-      "demo: server + test source + client on this host for --seconds (default 15), then the summary.\n" +
-        "Options: --seconds S, --bitrate 2M, --loss P (the source drops packets; the client counts them).",
-    );
+  let options;
+  try {
+    options = parseDemoArgs(args);
+  } catch (error) {
+    return exitCodeFor("demo", error);
+  }
+  if (options.kind === "help") {
+    console.log(DEMO_USAGE);
     return 0;
   }
-  const seconds = Number(values.seconds);
-  if (!(seconds > 0 && seconds <= 3600)) {
-    console.error(`demo: --seconds: expected 1-3600, got "${values.seconds}"`);
-    return 2;
-  }
+  const { seconds } = options;
   console.error("demo: starting the SDP server on 127.0.0.1 (ephemeral port)");
   const server = deno(
     [
@@ -85,7 +124,7 @@ export async function main(args: string[]): Promise<number> {
   const port = (listening.record.properties as { port: number }).port;
 
   console.error(
-    `demo: server on http://127.0.0.1:${port}; test source -> 239.0.0.1:5004, TTL 0, ${values.bitrate}bit/s`,
+    `demo: server on http://127.0.0.1:${port}; test source -> 239.0.0.1:5004, TTL 0, ${options.bitrate}bit/s`,
   );
   const source = deno(
     [
@@ -96,9 +135,9 @@ export async function main(args: string[]): Promise<number> {
       "--ttl",
       "0",
       "--bitrate",
-      values.bitrate,
+      options.bitrate,
       "--loss",
-      values.loss,
+      options.loss,
       "--seed",
       "1",
       "--duration",

@@ -1,9 +1,10 @@
 // Fuzzes a real SDP server with random and mutated requests and checks it never answers 5xx, never
 // dies, and that its memory returns to within 10 % of where it started.
 // Run: deno run -A scripts/fuzz_server.ts [--requests 20000] [--warmup 2000] [--seed 1] [--concurrency 32]
+//      (or --help)
 // Traffic goes only to a server it starts itself on 127.0.0.1.
-import { parseArgs } from "node:util";
 import { delay } from "../lib/common/delay.ts";
+import { exitCodeFor, parseFlags, parseIntegerFlag } from "../lib/common/flags.ts";
 import { mulberry32 } from "../lib/common/prng.ts";
 import { rssKiB } from "./support/proc_counters.ts";
 import { startServer } from "./support/server_process.ts";
@@ -228,23 +229,45 @@ export async function runServerFuzz(
   };
 }
 
-/** Runs the fuzzer from the command line; exit 1 when any check fails. */
+/** `--help` text of the fuzzer. */
+export const FUZZ_SERVER_USAGE = `fuzz_server: fuzzes a real SDP server it starts on 127.0.0.1.
+
+Usage: deno run -A scripts/fuzz_server.ts [options]
+  --requests N     Requests after the warm-up (default 20000)
+  --warmup N       Requests before the memory baseline is taken (default 2000)
+  --seed N         Seed of the request mix (default 1)
+  --concurrency N  Requests in flight at once, 1-1024 (default 32)
+  -h, --help       Show this help and exit
+
+Prints one JSON report line. Exit codes: 0 no 5xx, server alive and RSS growth at most 10 %;
+1 otherwise; 2 usage error.
+`;
+
+/** Runs the fuzzer from the command line; exit 1 when any check fails, 2 on a usage error. */
 export async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
+  let options;
+  try {
+    const values = parseFlags(args, {
       requests: { type: "string", default: "20000" },
       seed: { type: "string", default: "1" },
       concurrency: { type: "string", default: "32" },
       warmup: { type: "string", default: "2000" },
-    },
-  });
-  const report = await runServerFuzz({
-    requests: Number(values.requests),
-    seed: Number(values.seed),
-    concurrency: Number(values.concurrency),
-    warmup: Number(values.warmup),
-  });
+      help: { type: "boolean", short: "h" },
+    });
+    if (values.help) {
+      console.log(FUZZ_SERVER_USAGE);
+      return 0;
+    }
+    options = {
+      requests: parseIntegerFlag(values.requests, "--requests", 0, 10_000_000),
+      seed: parseIntegerFlag(values.seed, "--seed", 0, 0xffff_ffff),
+      concurrency: parseIntegerFlag(values.concurrency, "--concurrency", 1, 1024),
+      warmup: parseIntegerFlag(values.warmup, "--warmup", 0, 10_000_000),
+    };
+  } catch (error) {
+    return exitCodeFor("fuzz_server", error);
+  }
+  const report = await runServerFuzz(options);
   console.log(JSON.stringify(report));
   const ok = report.serverErrors === 0 && report.alive && report.rssGrowthPct <= 10;
   console.error(ok ? "fuzz: OK" : "fuzz: FAILED (5xx, dead server or memory growth over 10 %)");

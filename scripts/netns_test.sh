@@ -3,11 +3,23 @@
 # Run: deno task test [-- extra deno test args]   (or: bash scripts/netns_test.sh tests/foo_test.ts)
 # Inside: lo up, IPv4 multicast routed to lo, and a veth pair (gw0/gw1, fd00:6a7::1 and ::2) for IPv6
 # multicast, which Linux does not deliver over lo. Dependencies are cached first: the namespace has
-# no network. Tests that send multicast check GATEWAY_NETNS=1 and are ignored without it.
+# no network. Tests that send multicast check GATEWAY_NETNS=1 and are ignored without it. Tests
+# that need a program that is not installed (VLC, ffmpeg, GStreamer, tmux, openssl, gcc) are
+# ignored and named in one closing line with the command that installs them; under CI=true they
+# run and fail instead (tests/support/peer_requirements.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+for tool in unshare:util-linux ip:iproute2; do
+  if ! command -v "${tool%%:*}" >/dev/null 2>&1; then
+    echo "netns_test.sh: the test namespace needs ${tool%%:*}: apt-get install -y ${tool##*:}" >&2
+    exit 1
+  fi
+done
 deno install --frozen --quiet
-exec unshare -rn bash -euo pipefail -c '
+skipped=$(mktemp)
+trap 'rm -f "$skipped"' EXIT
+status=0
+GATEWAY_SKIPPED_PEERS_FILE="$skipped" unshare -rn bash -euo pipefail -c '
   ip link set lo up
   ip route add 224.0.0.0/4 dev lo src 127.0.0.1
   ip link add gw0 type veth peer name gw1
@@ -18,4 +30,10 @@ exec unshare -rn bash -euo pipefail -c '
   ip -6 route add ff00::/8 dev gw0 table local
   export GATEWAY_NETNS=1
   exec deno test -A --frozen "$@"
-' netns-test "$@"
+' netns-test "$@" || status=$?
+if [ -s "$skipped" ]; then
+  names=$(cut -f1 "$skipped" | sort -u | paste -sd, - | sed 's/,/, /g')
+  packages=$(cut -f2 "$skipped" | tr ' ' '\n' | awk 'NF && !seen[$0]++' | paste -sd' ' -)
+  echo "Skipped the tests that need ${names} (not installed); install with: apt-get install -y --no-install-recommends ${packages}"
+fi
+exit "$status"

@@ -9,6 +9,7 @@ import { randomRtpPort } from "../scripts/support/endpoints.ts";
 import { inPrivateNetns } from "../scripts/support/netns.ts";
 import { startServer, startStreamServer } from "../scripts/support/server_process.ts";
 import { makeCertificate } from "./support/tls.ts";
+import { skipWithout } from "./support/peer_requirements.ts";
 
 Deno.test({
   name:
@@ -365,7 +366,7 @@ Deno.test({
 Deno.test({
   name:
     "client talks HTTPS with --ca and a bearer token from GATEWAY_TOKEN, under its permission set",
-  ignore: !inPrivateNetns(),
+  ignore: !inPrivateNetns() || await skipWithout("openssl"),
   async fn() {
     const certificate = await makeCertificate();
     try {

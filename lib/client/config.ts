@@ -7,6 +7,8 @@ import { ipVersionOf } from "../net/multicast_address.ts";
 import { SOCKET_RECEIVE_BUFFER_BYTES } from "../net/socket_buffer.ts";
 import type { PayloadFormat } from "../rtp/payload_format.ts";
 import { parseFlags, parseIntegerFlag, parseSecondsFlag } from "../common/flags.ts";
+import type { MediaChoice } from "../sdp/receive_target.ts";
+import { MAX_MEDIA_SECTIONS } from "../sdp/parse.ts";
 
 /** Client exit codes (documented in --help and README). */
 export const CLIENT_EXIT = {
@@ -58,6 +60,9 @@ Where to find the stream:
   --retries N           Retries when the server is unreachable or answers 5xx (default 5)
   --token TOKEN         Bearer token for a protected server ($GATEWAY_TOKEN)
   --ca FILE             Extra CA certificate (PEM) to trust for an https server
+  --media video|audio|N Which m-line of the description to receive: the first of that media
+                        type, or the N-th (1-based). Default: the first RTP m-line with a port
+                        and a multicast c=; the client logs which one it took
 
 Reception:
   --interface ADDRESS   Local interface to join on: IPv4 address, or for IPv6 an interface
@@ -75,8 +80,13 @@ Reception:
   -h, --help            Show this help and exit
   -V, --version         Show the version and exit
 
+Output (terminal): a table redrawn in place, fitted to the terminal's width, one row per recent
+source with its state (ok, LOSS, STALLED, ended); loss and stalls in red unless NO_COLOR is set.
+Log lines stay above it. At exit the last table shows how the run ended.
+
 Output (JSON lines): one {"type":"stats",...} object per source per interval with the figures of
-that interval, and at exit one {"type":"summary",...} per source with the run's totals.
+that interval, and at exit one {"type":"summary",...} per source with the run's totals (rates
+averaged over the time the source was sending; "discarded": packets RFC 3550 A.1 did not count).
 
 Exit codes: 0 packets received (or SIGINT/SIGTERM during reception), 2 usage or configuration
 error, 3 negotiation failed, 4 nothing received before the timeout, 130 interrupted before
@@ -95,6 +105,8 @@ export interface ClientConfig {
   readonly retries: number;
   readonly token?: string;
   readonly caFile?: string;
+  /** The m-line to receive (`--media`); undefined: the first one that can be received. */
+  readonly media?: MediaChoice;
   readonly interface?: string;
   readonly sources: readonly string[];
   readonly timeoutS: number;
@@ -133,6 +145,20 @@ export function offerUrl(server: string, stream: string | undefined, field: stri
   return url.toString();
 }
 
+/** Parses `--media`: a media type (`video`, `audio`, ...) or a 1-based m-line number. */
+export function parseMediaChoice(text: string): MediaChoice {
+  const trimmed = text.trim();
+  if (/^[0-9]+$/.test(trimmed)) {
+    return { kind: "index", index: parseIntegerFlag(trimmed, "--media", 1, MAX_MEDIA_SECTIONS) };
+  }
+  // RFC 8866 §5.14: <media> is a token; the registered ones are lower-case words.
+  if (/^[a-z][a-z0-9-]*$/i.test(trimmed)) return { kind: "type", type: trimmed.toLowerCase() };
+  throw new ConfigError(
+    "--media",
+    `--media: expected a media type such as video or audio, or an m-line number, got "${text}"`,
+  );
+}
+
 /** Parses the client's command line against the (injected) environment. Throws ConfigError. */
 export function parseClientArgs(
   args: string[],
@@ -147,6 +173,7 @@ export function parseClientArgs(
     retries: { type: "string" },
     token: { type: "string" },
     ca: { type: "string" },
+    media: { type: "string" },
     interface: { type: "string" },
     source: { type: "string" },
     timeout: { type: "string" },
@@ -219,6 +246,7 @@ export function parseClientArgs(
       : parseIntegerFlag(values.retries, "--retries", 0, 100),
     ...(token === undefined || token === "" ? {} : { token }),
     ...(values.ca === undefined ? {} : { caFile: values.ca }),
+    ...(values.media === undefined ? {} : { media: parseMediaChoice(values.media) }),
     ...(values.interface === undefined ? {} : { interface: values.interface }),
     sources,
     timeoutS: values.timeout === undefined ? 10 : parseSecondsFlag(values.timeout, "--timeout"),

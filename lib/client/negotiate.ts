@@ -7,7 +7,7 @@ import type { PayloadFormat } from "../rtp/payload_format.ts";
 import { readLimited } from "../common/read_limited.ts";
 import { buildOffer } from "../sdp/offer.ts";
 import { MAX_SDP_BYTES } from "../sdp/parse.ts";
-import { readReceiveTarget, type ReceiveTarget } from "../sdp/receive_target.ts";
+import { type MediaChoice, readReceiveTarget, type ReceiveTarget } from "../sdp/receive_target.ts";
 
 /** Group and port suggested in the offer's `c=` and m-line (the server decides). */
 export const OFFER_DEFAULT_GROUP = { group: "239.0.0.1", port: 5004 } as const;
@@ -28,6 +28,8 @@ export interface FetchOptions {
   readonly backoffMs?: (retry: number) => number;
   /** Per-attempt timeout in ms; default 10 000. */
   readonly attemptTimeoutMs?: number;
+  /** The m-line to receive (`--media`); default the first RTP m-line that can be received. */
+  readonly media?: MediaChoice;
 }
 
 /** Options of {@link negotiate}. */
@@ -159,9 +161,9 @@ async function readSdpBody(response: Response, url: string): Promise<string> {
   return text;
 }
 
-function toTarget(text: string, origin: string): ReceiveTarget {
+function toTarget(text: string, origin: string, media: MediaChoice | undefined): ReceiveTarget {
   try {
-    return readReceiveTarget(text);
+    return readReceiveTarget(text, media === undefined ? {} : { media });
   } catch (error) {
     if (error instanceof SdpError) {
       throw new NegotiationError(`Unusable SDP from ${origin}: ${error.message}`, { cause: error });
@@ -176,7 +178,11 @@ function authHeaders(options: FetchOptions): Record<string, string> {
 
 /** POSTs an offer for `formats` to `url` and returns where to receive the answered stream. */
 export async function negotiate(url: string, options: NegotiateOptions): Promise<ReceiveTarget> {
-  const offer = buildOffer({ formats: options.formats, ...OFFER_DEFAULT_GROUP });
+  const offer = buildOffer({
+    formats: options.formats,
+    ...OFFER_DEFAULT_GROUP,
+    ...(options.media?.kind === "type" ? { mediaType: options.media.type } : {}),
+  });
   const text = await exchange(
     url,
     {
@@ -191,7 +197,7 @@ export async function negotiate(url: string, options: NegotiateOptions): Promise
     options,
     (response) => readSdpBody(response, url),
   );
-  return toTarget(text, url);
+  return toTarget(text, url, options.media);
 }
 
 /** Reads an SDP description from an http(s) URL (with retries) or a file. */
@@ -208,7 +214,7 @@ export async function loadDescription(
       options,
       (response) => readSdpBody(response, location),
     );
-    return toTarget(text, location);
+    return toTarget(text, location, options.media);
   }
   const path = location.startsWith("file://") ? new URL(location).pathname : location;
   let bytes: Uint8Array;
@@ -230,5 +236,5 @@ export async function loadDescription(
   } catch {
     throw new NegotiationError(`SDP file ${path} is not valid UTF-8`);
   }
-  return toTarget(text, path);
+  return toTarget(text, path, options.media);
 }

@@ -21,6 +21,8 @@ export interface LoggingOptions {
   readonly output: "stdout" | "stderr";
   /** Lowest level logged; default `info`. */
   readonly level?: LogLevel;
+  /** Hands the text to this function instead of writing it to `output` (the client's live view). */
+  readonly write?: (text: string) => void;
 }
 
 /** Buffered log text beyond this many characters is written at once. */
@@ -31,7 +33,11 @@ const FLUSH_AT_CHARS = 64 * 1024;
  * (at the next macrotask, at 64 KiB, or at exit), instead of one write per record: at thousands of
  * requests per second the per-line write was a quarter of the server's time.
  */
-function writerSink(output: "stdout" | "stderr", format: (record: LogRecord) => string): Sink {
+function writerSink(
+  output: "stdout" | "stderr",
+  format: (record: LogRecord) => string,
+  write?: (text: string) => void,
+): Sink {
   const encoder = new TextEncoder();
   const target = output === "stdout" ? Deno.stdout : Deno.stderr;
   let pending = "";
@@ -40,6 +46,11 @@ function writerSink(output: "stdout" | "stderr", format: (record: LogRecord) => 
     clearTimeout(timer);
     timer = undefined;
     if (pending === "") return;
+    if (write !== undefined) {
+      const text = pending;
+      pending = "";
+      return write(text);
+    }
     const bytes = encoder.encode(pending);
     pending = "";
     try {
@@ -102,7 +113,7 @@ export function setupLogging(options: LoggingOptions): void {
   });
   resetSync();
   configureSync({
-    sinks: { main: writerSink(options.output, formatter) },
+    sinks: { main: writerSink(options.output, formatter, options.write) },
     loggers: [
       { category: ["gateway"], lowestLevel: options.level ?? "info", sinks: ["main"] },
       { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["main"] },

@@ -31,6 +31,8 @@ export interface ReceiverStatsOptions {
   ipVersion?: IpVersion;
   /** Most SSRCs tracked at once (default 64) so that garbage cannot grow memory. */
   maxSources?: number;
+  /** Silences at least this long (ms) are not a source's sending time; see SourceStatsOptions. */
+  silenceLimitMs?: number;
 }
 
 /** Datagrams rejected by header validation, per reason. */
@@ -38,6 +40,8 @@ export type InvalidByReason = Readonly<Record<RtpInvalidReason, number>>;
 
 /** Statistics of a whole session, cumulative or of one interval; keys are JSON output keys. */
 export interface ReceiverSnapshot {
+  /** The time ("now", ms on the injected clock) the snapshot was taken at. */
+  readonly atMs: number;
   /** Datagrams handed to onDatagram(). */
   readonly datagrams: number;
   /** Datagrams that are not valid RTP. */
@@ -67,6 +71,7 @@ export class ReceiverStats {
   readonly #expectedPayloadTypes: ReadonlySet<number>;
   readonly #ipVersion: IpVersion;
   readonly #maxSources: number;
+  readonly #silenceLimitMs: number | undefined;
   readonly #fields = createRtpHeaderFields();
   readonly #sources = new Map<number, SourceStats>();
 
@@ -89,6 +94,7 @@ export class ReceiverStats {
     this.#expectedPayloadTypes = options.expectedPayloadTypes ?? new Set();
     this.#ipVersion = options.ipVersion ?? 4;
     this.#maxSources = Math.max(1, options.maxSources ?? RECEIVER_DEFAULTS.MAX_SOURCES);
+    this.#silenceLimitMs = options.silenceLimitMs;
   }
 
   /** Arrival of the first packet routed to a source (valid header, expected PT), or undefined. */
@@ -140,6 +146,7 @@ export class ReceiverStats {
   /** Cumulative statistics at `nowMs`. Pure: never changes state. */
   snapshot(nowMs: number): ReceiverSnapshot {
     return {
+      atMs: nowMs,
       datagrams: this.#datagrams,
       invalid: sum(this.#invalid),
       invalidByReason: byReason(this.#invalid, null),
@@ -153,6 +160,7 @@ export class ReceiverStats {
   /** Statistics of the interval since the previous call (see SourceStats.takeInterval); starts the next. */
   takeInterval(nowMs: number): ReceiverSnapshot {
     const result: ReceiverSnapshot = {
+      atMs: nowMs,
       datagrams: this.#datagrams - this.#markDatagrams,
       invalid: sum(this.#invalid) - sum(this.#markInvalid),
       invalidByReason: byReason(this.#invalid, this.#markInvalid),
@@ -175,6 +183,7 @@ export class ReceiverStats {
       ssrc,
       clockRate: this.#clockRates.get(payloadType) ?? this.#defaultClockRate,
       ipVersion: this.#ipVersion,
+      ...(this.#silenceLimitMs === undefined ? {} : { silenceLimitMs: this.#silenceLimitMs }),
     });
     this.#sources.set(ssrc, source);
     return source;

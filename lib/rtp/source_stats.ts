@@ -26,7 +26,16 @@ export interface SourceStatsOptions {
   firstArrivalMs?: number;
   /** IP version for the wire bitrate; default 4. */
   ipVersion?: IpVersion;
+  /**
+   * A silence at least this long (ms) is not sending time: the cumulative rates of
+   * {@link SourceStats.snapshot} leave it out (stalls, and the time after the source ended).
+   * Default {@link DEFAULT_SILENCE_LIMIT_MS}.
+   */
+  silenceLimitMs?: number;
 }
+
+/** Default {@link SourceStatsOptions.silenceLimitMs}: the client's default `--stall-after`. */
+export const DEFAULT_SILENCE_LIMIT_MS = 2000;
 
 /**
  * Statistics of one source, cumulative (from {@link SourceStats.snapshot}) or of one interval
@@ -58,7 +67,14 @@ export interface SourceSnapshot {
   readonly duplicates: number;
   /** Packets that arrived after one with a higher extended sequence number (late), not duplicates. */
   readonly reordered: number;
-  /** Packets A.1 rejected: unconfirmed large jumps and probation runs that broke off. */
+  /**
+   * Packets A.1 does not count (RFC 3550 A.1): probation runs that broke off, large jumps no
+   * packet confirmed (beyond MAX_DROPOUT ahead, or more than MAX_MISORDER behind), and the packets
+   * still held for confirmation. A later confirmation (a probation run that completes, a restart
+   * that continues a held jump) moves the held ones into `packets`, so every datagram routed to
+   * this source is in `packets` or `discarded`. Per interval: the increase, never negative, and
+   * without a probation run still pending (the first packet of a new source is not news).
+   */
   readonly discarded: number;
   /** Confirmed sequence restarts (A.1 resync after a large jump; sender restarted with the same SSRC). */
   readonly restarts: number;
@@ -66,13 +82,17 @@ export interface SourceSnapshot {
   readonly jitter: number;
   /** Interarrival jitter in ms: jitter / clockRate × 1000. */
   readonly jitterMs: number;
-  /** Payload bitrate: payloadBytes × 8 / seconds. */
+  /** Payload bitrate: payloadBytes × 8 / seconds (seconds = durationMs / 1000). */
   readonly bitrateBps: number;
   /** Bitrate on the wire: (bytes + UDP/IP header bytes per packet) × 8 / seconds. */
   readonly wireBitrateBps: number;
   /** packets / seconds. */
   readonly packetsPerSecond: number;
-  /** Length in ms of the period the rates cover (whole run or interval). */
+  /**
+   * Length in ms of the period the rates cover. Of an interval: the interval. Cumulative: the time
+   * the source was sending, from its first packet to "now" without the silences of at least
+   * `silenceLimitMs` (stalls, and the time since its last packet once that is as long).
+   */
   readonly durationMs: number;
   /** Arrival of the first packet (or the configured start). */
   readonly firstArrivalMs: number | null;
@@ -90,11 +110,16 @@ export class SourceStats {
   /** Clock rate for jitter, Hz. */
   readonly clockRate: number;
   readonly #overhead: number;
+  readonly #silenceLimitMs: number;
   readonly #sequence = new SequenceTracker();
 
   #payloadType = -1;
   #firstArrivalMs = Number.NaN;
   #lastArrivalMs = Number.NaN;
+  // Sending time: the silences of at least #silenceLimitMs between the start and the last packet.
+  #lastActivityMs = Number.NaN;
+  #silentMs = 0;
+  #arrivals = 0;
 
   #packets = 0;
   #bytes = 0;
@@ -131,7 +156,11 @@ export class SourceStats {
     this.ssrc = options.ssrc;
     this.clockRate = options.clockRate;
     this.#overhead = WIRE_OVERHEAD_BYTES[options.ipVersion ?? 4];
-    if (options.firstArrivalMs !== undefined) this.#firstArrivalMs = options.firstArrivalMs;
+    this.#silenceLimitMs = options.silenceLimitMs ?? DEFAULT_SILENCE_LIMIT_MS;
+    if (options.firstArrivalMs !== undefined) {
+      this.#firstArrivalMs = options.firstArrivalMs;
+      this.#lastActivityMs = options.firstArrivalMs;
+    }
   }
 
   /** Arrival of the first packet (or the configured start), undefined before that. */
@@ -155,6 +184,10 @@ export class SourceStats {
    */
   update(fields: RtpHeaderFields, datagramBytes: number, arrivalMs: number): void {
     if (Number.isNaN(this.#firstArrivalMs)) this.#firstArrivalMs = arrivalMs;
+    const gap = arrivalMs - this.#lastActivityMs; // NaN for the first packet: no silence
+    if (gap >= this.#silenceLimitMs) this.#silentMs += gap;
+    this.#lastActivityMs = arrivalMs;
+    this.#arrivals++;
     this.#lastArrivalMs = arrivalMs;
     this.#payloadType = fields.payloadType;
     switch (this.#sequence.update(fields.sequenceNumber)) {
@@ -212,10 +245,23 @@ export class SourceStats {
       lost,
       duplicates: this.#duplicates,
       reordered: this.#reordered,
-      discarded: this.#discarded,
+      discarded: this.#discarded + this.#pendingPackets,
       restarts: this.#sequence.restarts,
-      durationMs: Number.isNaN(this.#firstArrivalMs) ? 0 : nowMs - this.#firstArrivalMs,
+      durationMs: this.#sendingMs(nowMs),
     });
+  }
+
+  /**
+   * Time from the start to `nowMs` without the silences of at least the limit (see durationMs).
+   * A source that has gone quiet is given one mean packet gap after its last packet, so that n
+   * packets are counted over n gaps, as while it sends.
+   */
+  #sendingMs(nowMs: number): number {
+    if (Number.isNaN(this.#firstArrivalMs)) return 0;
+    const trailing = nowMs - this.#lastActivityMs;
+    const sent = this.#lastActivityMs - this.#firstArrivalMs - this.#silentMs;
+    if (trailing < this.#silenceLimitMs) return sent + trailing;
+    return sent + (this.#arrivals > 1 ? sent / (this.#arrivals - 1) : 0);
   }
 
   /**
@@ -238,7 +284,7 @@ export class SourceStats {
       lost: Math.max(0, lostInterval),
       duplicates: this.#duplicates - this.#markDuplicates,
       reordered: this.#reordered - this.#markReordered,
-      discarded: this.#discarded - this.#markDiscarded,
+      discarded: Math.max(0, this.#intervalDiscarded() - this.#markDiscarded),
       restarts: restarts - this.#markRestarts,
       durationMs: Number.isNaN(start) ? 0 : nowMs - start,
     });
@@ -250,9 +296,14 @@ export class SourceStats {
     this.#markReceived = received;
     this.#markDuplicates = this.#duplicates;
     this.#markReordered = this.#reordered;
-    this.#markDiscarded = this.#discarded;
+    this.#markDiscarded = this.#intervalDiscarded();
     this.#markRestarts = restarts;
     return result;
+  }
+
+  /** Discarded so far as intervals count it: a probation run still pending is not (yet). */
+  #intervalDiscarded(): number {
+    return this.#discarded + (this.#sequence.valid ? this.#pendingPackets : 0);
   }
 
   #makeSnapshot(figures: {

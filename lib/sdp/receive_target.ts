@@ -1,9 +1,27 @@
 // Where a stream lives, read out of an SDP answer or any description (VLC's, ffmpeg's, the
-// server's `.sdp`): group, port, TTL, formats and the RFC 4570 source filter.
+// server's `.sdp`): which m-line (RFC 8866 §5.14) to receive, its group, port, TTL, formats and the
+// RFC 4570 source filter.
 import { SdpError } from "../common/errors.ts";
 import { ipVersionOf, multicastProblem } from "../net/multicast_address.ts";
 import type { PayloadFormat } from "../rtp/payload_format.ts";
-import { parseSdp, RTP_PROTOCOL } from "./parse.ts";
+import { type MediaSection, parseSdp, RTP_PROTOCOL } from "./parse.ts";
+
+/** Which m-line to receive: the first of a media type (`video`, `audio`, ...) or the N-th (1-based). */
+export type MediaChoice =
+  | { readonly kind: "type"; readonly type: string }
+  | { readonly kind: "index"; readonly index: number };
+
+/** The m-line a target was read from. */
+export interface ChosenMedia {
+  /** 1-based position among the description's m-lines. */
+  readonly index: number;
+  /** Its media type, e.g. `video`. */
+  readonly type: string;
+  /** How many m-lines the description has. */
+  readonly count: number;
+  /** The media types of all m-lines, in order. */
+  readonly types: readonly string[];
+}
 
 /** Where and how to receive a stream, read from an answer or a plain description. */
 export interface ReceiveTarget {
@@ -17,35 +35,86 @@ export interface ReceiveTarget {
   readonly unknownPayloadTypes: readonly number[];
   /** Source addresses for an `incl` source filter (SSM); empty when unfiltered. */
   readonly sources: readonly string[];
+  /** The m-line this target describes. */
+  readonly media: ChosenMedia;
 }
 
-/**
- * Reads where a stream lives out of an SDP answer or description: the first RTP m-line with a non-zero
- * port, its `c=` (media- or session-level) which must be a multicast group, port 1-65535, TTL 0-255,
- * formats, and an `incl` source filter. Throws SdpError for anything unusable; a description whose
- * m-lines all have port 0 is reported as rejected.
- */
-export function readReceiveTarget(text: string): ReceiveTarget {
-  const summary = parseSdp(text);
-  const media = summary.media.find((m) => m.port !== 0 && RTP_PROTOCOL.test(m.protocol));
-  if (media === undefined) {
-    const rejected = summary.media.every((m) => m.port === 0);
+/** Options of {@link readReceiveTarget}. */
+export interface ReceiveTargetOptions {
+  /** The m-line to receive; default the first RTP m-line that can be received. */
+  readonly media?: MediaChoice;
+}
+
+/** Text of a choice as the user gave it, for messages. */
+export function describeMediaChoice(choice: MediaChoice): string {
+  return choice.kind === "type" ? choice.type : String(choice.index);
+}
+
+/** Why an m-line cannot be received (RTP with a port and a multicast c=), or undefined. */
+function receiveProblem(media: MediaSection): string | undefined {
+  if (!RTP_PROTOCOL.test(media.protocol)) return `m=${media.type} is not RTP (${media.protocol})`;
+  if (media.port === 0) return `m=${media.type} is rejected (port 0)`;
+  const connection = media.connection;
+  if (connection === undefined) return `No c= line for m=${media.type}`;
+  const problem = multicastProblem(connection.address);
+  if (problem !== undefined) return `Refusing to join: ${problem}`;
+  const sources = media.sourceFilter?.mode === "incl" ? media.sourceFilter.sources : [];
+  for (const source of sources) {
+    if (ipVersionOf(source) !== connection.ipVersion) {
+      return `Source filter address ${source} is not IPv${connection.ipVersion}`;
+    }
+  }
+  return undefined;
+}
+
+/** The index of the m-line to receive; throws SdpError saying why there is none. */
+function chooseMedia(media: readonly MediaSection[], choice: MediaChoice | undefined): number {
+  const types = media.map((m) => m.type).join(", ");
+  if (choice !== undefined) {
+    const index = choice.kind === "index"
+      ? choice.index - 1
+      : media.findIndex((m) => m.type.toLowerCase() === choice.type.toLowerCase());
+    const chosen = media[index];
+    if (chosen === undefined) {
+      throw new SdpError(
+        `--media ${describeMediaChoice(choice)}: the description has no ${
+          choice.kind === "index" ? `m-line ${choice.index}` : `m=${choice.type} line`
+        } (it has ${media.length === 0 ? "none" : types})`,
+      );
+    }
+    const problem = receiveProblem(chosen);
+    if (problem !== undefined) {
+      throw new SdpError(`--media ${describeMediaChoice(choice)}: ${problem}`);
+    }
+    return index;
+  }
+  const candidates = media.flatMap((m, i) =>
+    m.port !== 0 && RTP_PROTOCOL.test(m.protocol) ? [i] : []
+  );
+  if (candidates.length === 0) {
     throw new SdpError(
-      rejected
+      media.every((m) => m.port === 0)
         ? "The answer rejects every media line (port 0)"
         : "The description has no RTP media line (m=... RTP/AVP)",
     );
   }
-  const connection = media.connection;
-  if (connection === undefined) throw new SdpError(`No c= line for m=${media.type}`);
-  const problem = multicastProblem(connection.address);
-  if (problem !== undefined) throw new SdpError(`Refusing to join: ${problem}`);
+  const usable = candidates.find((i) => receiveProblem(media[i]!) === undefined);
+  if (usable !== undefined) return usable;
+  throw new SdpError(receiveProblem(media[candidates[0]!]!)!);
+}
+
+/**
+ * Reads where a stream lives out of an SDP answer or description: the chosen m-line, by default
+ * the first RTP m-line with a non-zero port and a multicast `c=` (media- or session-level), its port
+ * 1-65535, TTL 0-255, formats, and an `incl` source filter. Throws SdpError for anything unusable; a
+ * description whose m-lines all have port 0 is reported as rejected.
+ */
+export function readReceiveTarget(text: string, options: ReceiveTargetOptions = {}): ReceiveTarget {
+  const summary = parseSdp(text);
+  const index = chooseMedia(summary.media, options.media);
+  const media = summary.media[index]!;
+  const connection = media.connection!;
   const sources = media.sourceFilter?.mode === "incl" ? media.sourceFilter.sources : [];
-  for (const source of sources) {
-    if (ipVersionOf(source) !== connection.ipVersion) {
-      throw new SdpError(`Source filter address ${source} is not IPv${connection.ipVersion}`);
-    }
-  }
   return {
     name: summary.name,
     group: connection.address,
@@ -57,5 +126,11 @@ export function readReceiveTarget(text: string): ReceiveTarget {
       f.payloadType
     ),
     sources,
+    media: {
+      index: index + 1,
+      type: media.type,
+      count: summary.media.length,
+      types: summary.media.map((m) => m.type),
+    },
   };
 }

@@ -7,13 +7,19 @@
 // Writes "ready" to stderr once joined; stops at --packets, after --seconds or on SIGTERM, then
 // prints one JSON line: {"received":N,"api":"deno","rcvbuf":BYTES|null,"rcvbufNote":...}.
 import dgram from "node:dgram";
-import { parseArgs } from "node:util";
 import {
   enlargeReceiveBuffer,
   type ReceiveBufferOutcome,
   socketDescriptorsOf,
 } from "../../lib/net/socket_buffer.ts";
 import { delay } from "../../lib/common/delay.ts";
+import { ConfigError } from "../../lib/common/errors.ts";
+import {
+  exitCodeFor,
+  parseFlags,
+  parseIntegerFlag,
+  parseSecondsFlag,
+} from "../../lib/common/flags.ts";
 import { RecvmmsgReader } from "./ffi_recvmmsg.ts";
 
 interface LoopOptions {
@@ -134,44 +140,81 @@ function dgramLoop(options: LoopOptions, stop: AbortSignal): Promise<LoopResult>
   });
 }
 
-/** Runs one counting loop; returns the exit code. */
-export async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      group: { type: "string" },
-      port: { type: "string" },
-      packets: { type: "string", default: "1000000" },
-      seconds: { type: "string", default: "10" },
-      api: { type: "string", default: "deno" },
-      rcvbuf: { type: "string", default: "0" },
-      "poll-ms": { type: "string", default: "5" },
-    },
+/** Receive APIs the loop can count with. */
+const APIS = ["deno", "dgram", "ffi"] as const;
+
+/** `--help` text of the loop. */
+const BARE_LOOP_USAGE = `bare_loop: joins an IPv4 multicast group and only counts datagrams.
+
+Usage: deno run -A scripts/bench/bare_loop.ts --group G --port P [options]
+  --packets N     Stop after N datagrams (default 1000000)
+  --seconds S     Stop after S seconds (default 10)
+  --api A         deno (receive into one buffer), dgram (node:dgram) or ffi (recvmmsg); default deno
+  --rcvbuf BYTES  Socket receive buffer to ask for (default 0: the kernel default)
+  --poll-ms MS    --api ffi: milliseconds between drains (default 5)
+  -h, --help      Show this help and exit
+Exit codes: 0 counted, 2 usage error.
+`;
+
+/** Parses the loop's flags; throws ConfigError naming the bad flag. */
+function parseLoopArgs(args: string[]): "help" | LoopOptions & { api: typeof APIS[number] } {
+  const values = parseFlags(args, {
+    group: { type: "string" },
+    port: { type: "string" },
+    packets: { type: "string", default: "1000000" },
+    seconds: { type: "string", default: "10" },
+    api: { type: "string", default: "deno" },
+    rcvbuf: { type: "string", default: "0" },
+    "poll-ms": { type: "string", default: "5" },
+    help: { type: "boolean", short: "h" },
   });
-  const options: LoopOptions = {
-    group: values.group ?? "",
-    port: Number(values.port),
-    packets: Number(values.packets),
-    seconds: Number(values.seconds),
-    rcvbuf: Number(values.rcvbuf),
-    pollMs: Number(values["poll-ms"]),
+  if (values.help) return "help";
+  const group = values.group ?? "";
+  if (!/^2(2[4-9]|3\d)\./.test(group) || values.port === undefined) {
+    throw new ConfigError(
+      "--group",
+      "--group must be an IPv4 multicast group and --port a UDP port",
+    );
+  }
+  const api = APIS.find((a) => a === values.api);
+  if (api === undefined) {
+    throw new ConfigError("--api", `--api: expected ${APIS.join(", ")}, got "${values.api}"`);
+  }
+  return {
+    group,
+    port: parseIntegerFlag(values.port, "--port", 1, 65_535),
+    packets: parseIntegerFlag(values.packets, "--packets", 1, Number.MAX_SAFE_INTEGER),
+    seconds: parseSecondsFlag(values.seconds, "--seconds"),
+    rcvbuf: parseIntegerFlag(values.rcvbuf, "--rcvbuf", 0, 1024 * 1024 * 1024),
+    pollMs: parseIntegerFlag(values["poll-ms"], "--poll-ms", 1, 1000),
+    api,
   };
-  if (!/^2(2[4-9]|3\d)\./.test(options.group) || !(options.port > 0)) {
-    console.error("bare_loop: --group must be an IPv4 multicast group and --port a UDP port");
-    return 2;
+}
+
+/** Runs one counting loop; returns the exit code (2 on a usage error). */
+export async function main(args: string[]): Promise<number> {
+  let options;
+  try {
+    options = parseLoopArgs(args);
+  } catch (error) {
+    return exitCodeFor("bare_loop", error);
+  }
+  if (options === "help") {
+    console.log(BARE_LOOP_USAGE);
+    return 0;
   }
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   Deno.addSignalListener("SIGTERM", onSignal);
   try {
-    const result = values.api === "dgram"
+    const result = options.api === "dgram"
       ? await dgramLoop(options, stop.signal)
-      : values.api === "ffi"
+      : options.api === "ffi"
       ? await ffiLoop(options, stop.signal)
       : await denoLoop(options, stop.signal);
     console.log(JSON.stringify({
       received: result.received,
-      api: values.api,
+      api: options.api,
       rcvbuf: result.buffer?.ok ? result.buffer.bytes : null,
       rcvbufNote: result.buffer === undefined || result.buffer.ok ? null : result.buffer.reason,
     }));

@@ -1,6 +1,7 @@
 // Runtime-ceiling HTTP server for the server benchmarks: Deno.serve reading the POSTed offer and
 // returning one constant SDP answer (RFC 3264 shape, RFC 8866 syntax), with no parsing at all.
 // Run: deno run --allow-net scripts/bench/const_server.ts --port 8081   (listens on 127.0.0.1)
+import { exitCodeFor, parseFlags, parseIntegerFlag } from "../../lib/common/flags.ts";
 
 /** The answer server.ts gives the VLC-style offer for a default stream on 239.0.0.1:5004. */
 export const CONSTANT_ANSWER = "v=0\r\n" +
@@ -12,10 +13,15 @@ export const CONSTANT_ANSWER = "v=0\r\n" +
   "a=rtpmap:33 MP2T/90000\r\n" +
   "a=sendonly\r\n";
 
-/** Serves until SIGTERM/SIGINT; returns the exit code. */
+/** Serves until SIGTERM/SIGINT; returns the exit code (2 on a usage error). */
 export async function main(args: string[]): Promise<number> {
-  const index = args.indexOf("--port");
-  const port = index >= 0 ? Number(args[index + 1]) : 0;
+  let port;
+  try {
+    const values = parseFlags(args, { port: { type: "string", default: "0" } });
+    port = parseIntegerFlag(values.port, "--port", 0, 65_535);
+  } catch (error) {
+    return exitCodeFor("const_server", error);
+  }
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   Deno.addSignalListener("SIGTERM", onSignal);

@@ -5,7 +5,7 @@
 // (= bash scripts/bench/netns_bench.sh: everything runs in a private network namespace).
 // Stdout: one JSON line per figure {"name","value","unit","baseline","baselineValue","ratio"}, ratio > 1
 // = better than the baseline; stderr: progress and a table with the targets.
-import { parseArgs } from "node:util";
+import { exitCodeFor, parseFlags } from "../../lib/common/flags.ts";
 import {
   type Figure,
   figureLine,
@@ -500,12 +500,34 @@ async function microSection(ctx: ServerBenchContext, report: Report) {
   }
 }
 
+/** `--help` text of the benchmark suite. */
+export const BENCH_USAGE = `bench: the benchmark suite, inside a private network namespace.
+
+Usage: deno task bench [-- options]
+  --quick        A short run (under 90 s; no micro benchmarks unless --only names them)
+  --only LIST    Only these sections, comma-separated: ${SECTIONS.join(", ")}
+  -h, --help     Show this help and exit
+
+Stdout: one JSON line per figure; stderr: progress and a table. Exit codes: 0 done (also when a
+target is missed), 2 usage error or outside a private network namespace.
+`;
+
 /** Runs the suite; returns the exit code (0 even when targets are missed; 2 for usage errors). */
 export async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: args.filter((a) => a !== "--"),
-    options: { quick: { type: "boolean", default: false }, only: { type: "string" } },
-  });
+  let values;
+  try {
+    values = parseFlags(args, {
+      quick: { type: "boolean", default: false },
+      only: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    });
+  } catch (error) {
+    return exitCodeFor("bench", error);
+  }
+  if (values.help) {
+    console.log(BENCH_USAGE);
+    return 0;
+  }
   const only = values.only?.split(",").map((s) => s.trim()).filter((s) => s !== "");
   const unknown = only?.filter((s) => !(SECTIONS as readonly string[]).includes(s)) ?? [];
   if (unknown.length > 0) {

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { type ClientConfig, offerUrl, parseClientArgs } from "../../lib/client/config.ts";
+import {
+  type ClientConfig,
+  offerUrl,
+  parseClientArgs,
+  parseMediaChoice,
+} from "../../lib/client/config.ts";
 import { ConfigError } from "../../lib/common/errors.ts";
 
 const envOf = (vars: Record<string, string>) => (name: string) => vars[name];
@@ -118,4 +123,23 @@ Deno.test("parseClientArgs() accepts the flags after the -- that deno task passe
   assert.equal(command.config.durationS, 5);
   assert.equal(command.config.json, true);
   assert.throws(() => parseClientArgs(["--", "--", "--json"], () => undefined), ConfigError);
+});
+
+Deno.test("parseMediaChoice() reads a media type or an m-line number, and names --media otherwise", () => {
+  assert.deepEqual(parseMediaChoice("video"), { kind: "type", type: "video" });
+  assert.deepEqual(parseMediaChoice(" AUDIO "), { kind: "type", type: "audio" });
+  assert.deepEqual(parseMediaChoice("2"), { kind: "index", index: 2 });
+  for (const bad of ["0", "65", "vid eo", "", "-1"]) {
+    assert.throws(
+      () => parseMediaChoice(bad),
+      (e) => e instanceof ConfigError && e.field === "--media" && /^--media: /.test(e.message),
+      bad,
+    );
+  }
+});
+
+Deno.test("parseClientArgs() takes --media into the configuration", () => {
+  assert.deepEqual(run(["--media", "audio"]).media, { kind: "type", type: "audio" });
+  assert.equal(run([]).media, undefined);
+  assert.throws(() => run(["--media", "0"]), /--media: expected an integer from 1 to 64/);
 });

@@ -75,6 +75,7 @@ const context: ViewContext = {
   elapsedS: 1,
   stalls: 0,
   stalledS: 0,
+  stallAfterS: 2,
 };
 
 Deno.test("ClientMetrics exports each SSRC's figures equal to the snapshot and the JSON summary", () => {

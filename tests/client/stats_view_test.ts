@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { ReceiverStats } from "../../lib/rtp/session_stats.ts";
 import {
   intervalRecords,
-  renderTable,
   STATS_KEYS,
   summaryRecords,
   type ViewContext,
 } from "../../lib/client/stats_view.ts";
+import { renderTable } from "../../lib/client/stats_table.ts";
 
 function packet(seq: number, ssrc: number, timestamp: number): Uint8Array {
   const u8 = new Uint8Array(12 + 1316);
@@ -28,6 +28,7 @@ const context: ViewContext = {
   elapsedS: 2,
   stalls: 0,
   stalledS: 0,
+  stallAfterS: 2,
 };
 
 function feed(): ReceiverStats {

@@ -9,6 +9,7 @@ import { randomRtpPort } from "../../scripts/support/endpoints.ts";
 import { runToEnd } from "../../scripts/support/process.ts";
 import { startServer, startStreamServer } from "../../scripts/support/server_process.ts";
 import * as peers from "../support/peers.ts";
+import { peerTest } from "../support/peer_requirements.ts";
 
 let clipPromise: Promise<{ path: string; bitrate: number }> | undefined;
 /** One 12 s clip for all tests (a 3 s measurement then stays inside one VLC pass and one SSRC). */
@@ -32,7 +33,7 @@ function clip() {
   return clipPromise;
 }
 
-peers.peerTest({
+await peerTest({
   name:
     "e2e 1: the original VLC set-up, our server with defaults, our client: PT 33, 0 lost, one SSRC",
   peers: ["vlc", "ffmpeg"],
@@ -73,7 +74,7 @@ peers.peerTest({
   },
 });
 
-peers.peerTest({
+await peerTest({
   name: "e2e 2: ffmpeg sends H.264 over RTP (PT 96); the client reports PT 96 on the 90 kHz clock",
   peers: ["ffmpeg"],
   async fn() {
@@ -99,7 +100,7 @@ peers.peerTest({
   },
 });
 
-peers.peerTest({
+await peerTest({
   name: "e2e 3: GStreamer's MPEG-TS stream: the client's count equals what GStreamer sent",
   peers: ["gst"],
   async fn() {
@@ -129,7 +130,7 @@ peers.peerTest({
   },
 });
 
-peers.peerTest({
+await peerTest({
   name: "e2e 4: ffprobe and VLC open the server's .sdp URL while VLC streams",
   peers: ["vlc", "ffmpeg"],
   async fn() {
@@ -151,7 +152,7 @@ peers.peerTest({
   },
 });
 
-peers.peerTest({
+await peerTest({
   name:
     "e2e 5: an impaired relay of a VLC stream: the client's figures equal the relay's truth within 1",
   peers: ["vlc", "ffmpeg"],

@@ -7,6 +7,7 @@ import { delay } from "../../lib/common/delay.ts";
 import { randomRtpPort } from "../../scripts/support/endpoints.ts";
 import { Collector } from "../support/multicast_collector.ts";
 import * as peers from "../support/peers.ts";
+import { peerTest } from "../support/peer_requirements.ts";
 
 const GROUP = "239.0.0.1";
 const TS_PACKET = 188;
@@ -161,7 +162,7 @@ function normaliseSdp(sdp: string, port: number): string {
   );
 }
 
-peers.peerTest({
+await peerTest({
   name: "makeClip() writes an H.264 + AAC MP4 of the asked duration in well under 2 s",
   peers: ["ffmpeg"],
   async fn() {
@@ -180,7 +181,7 @@ peers.peerTest({
   },
 });
 
-peers.peerTest({
+await peerTest({
   name: "VLC's verbatim rtp sout sends 1328-byte PT 33 MPEG-TS packets from one SSRC",
   peers: ["vlc"],
   async fn() {
@@ -209,7 +210,7 @@ peers.peerTest({
   },
 });
 
-peers.peerTest({
+await peerTest({
   name: "VLC --loop starts a new SSRC on every pass, --sout-keep keeps one",
   peers: ["vlc"],
   async fn() {
@@ -237,7 +238,7 @@ peers.peerTest({
   },
 });
 
-peers.peerTest({
+await peerTest({
   name: "ffmpeg sends H.264 as PT 96 with a 90 kHz clock, within pkt_size",
   peers: ["ffmpeg"],
   async fn(t) {
@@ -297,7 +298,7 @@ peers.peerTest({
   },
 });
 
-peers.peerTest({
+await peerTest({
   name: "GStreamer's MPEG-TS over RTP arrives packet for packet as counted by the sender",
   peers: ["gst"],
   async fn() {
@@ -325,7 +326,7 @@ peers.peerTest({
   },
 });
 
-peers.peerTest({
+await peerTest({
   name: "ffprobe finds the programme's streams through an SDP file while the peer streams",
   peers: ["ffmpeg", "vlc"],
   async fn(t) {
@@ -355,7 +356,7 @@ peers.peerTest({
   },
 });
 
-peers.peerTest({
+await peerTest({
   name: "vlcPlayUrl() plays an MP2T SDP file, and tells H.264 SDP and missing files apart",
   peers: ["ffmpeg", "vlc"],
   async fn(t) {

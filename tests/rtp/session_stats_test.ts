@@ -198,3 +198,49 @@ Deno.test("ReceiverStats survives random datagrams and keeps within the SSRC cap
   assert.ok(s.invalid > 0 && s.evictedSources > 0);
   assert.ok(routed <= 3000 - s.invalid);
 });
+
+Deno.test("ReceiverStats accounts for every datagram: packets A.1 discards are counted as discarded", () => {
+  // 999 in-order packets, plus a jump beyond MAX_DROPOUT that no packet confirms and a packet more
+  // than MAX_MISORDER late: 1001 datagrams, of which RFC 3550 A.1 counts 999.
+  const stats = new ReceiverStats({ clockRates: new Map([[33, 90000]]) });
+  let arrival = 0;
+  for (let seq = 0; seq < 999; seq++) {
+    if (seq === 400) stats.onDatagram(rtp(400 + 5000), arrival++); // unconfirmed jump
+    if (seq === 800) stats.onDatagram(rtp(800 - 150), arrival++); // later than MAX_MISORDER
+    stats.onDatagram(rtp(seq), arrival++);
+  }
+  const s = stats.snapshot(arrival);
+  const [source] = s.sources;
+  assert.equal(s.datagrams, 1001);
+  assert.deepEqual([source!.packets, source!.discarded, source!.lost], [999, 2, 0]);
+  const accounted = s.invalid + s.unexpectedPayloadType +
+    s.sources.reduce((n, x) => n + x.packets + x.discarded, 0);
+  assert.equal(accounted, 1001);
+  // Per interval: each discard shows in the interval it happened in.
+  const fresh = new ReceiverStats();
+  for (let seq = 0; seq < 10; seq++) fresh.onDatagram(rtp(seq), seq);
+  assert.equal(fresh.takeInterval(10).sources[0]!.discarded, 0);
+  fresh.onDatagram(rtp(30_000), 11);
+  fresh.onDatagram(rtp(10), 12);
+  assert.equal(fresh.takeInterval(20).sources[0]!.discarded, 1);
+  assert.equal(fresh.takeInterval(30).sources[0]!.discarded, 0);
+  assert.equal(fresh.snapshot(30).sources[0]!.discarded, 1);
+});
+
+Deno.test("ReceiverStats averages a source's cumulative rates over the time it was sending", () => {
+  // 2 s at 100 packets/s, a 5 s stall, 2 s more, then silence for 10 s until the snapshot.
+  const stats = new ReceiverStats({ silenceLimitMs: 2000 });
+  let seq = 0;
+  for (let t = 0; t < 2000; t += 10) stats.onDatagram(rtp(seq++, { payloadLength: 1316 }), t);
+  for (let t = 7000; t < 9000; t += 10) stats.onDatagram(rtp(seq++, { payloadLength: 1316 }), t);
+  const [source] = stats.snapshot(19_000).sources;
+  // Sending: 0-1990 and 7000-8990 (the 10 ms gaps, under 2 s, count; the stall does not), and one
+  // mean gap after the last packet: 3990 ms.
+  assert.ok(Math.abs(source!.durationMs - 3990) < 0.1, String(source!.durationMs));
+  assert.equal(source!.packets, 400);
+  assert.equal(Math.round(source!.packetsPerSecond), 100, "400 packets over 4 s, not over 19 s");
+  assert.equal(Math.round(source!.bitrateBps / 1e4), Math.round((400 * 1316 * 8) / 3.99 / 1e4));
+  // While it sends, the time since its last packet counts.
+  const [live] = stats.snapshot(9000).sources;
+  assert.equal(live!.durationMs, 3990);
+});

@@ -128,6 +128,7 @@ function client(server: string, id: string, lossEvery: number, token?: string) {
     elapsedS: 0,
     stalls: 0,
     stalledS: 0,
+    stallAfterS: 2,
   };
   const packet = new Uint8Array(12 + 1316);
   let seq = 0;

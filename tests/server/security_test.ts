@@ -6,6 +6,7 @@ import { createHandler, type HandlerOptions } from "../../lib/server/http_app.ts
 import { RateLimiter } from "../../lib/server/rate_limit.ts";
 import { readReceiveTarget } from "../../lib/sdp/receive_target.ts";
 import { makeCertificate } from "../support/tls.ts";
+import { skipWithout } from "../support/peer_requirements.ts";
 
 const offerText = Deno.readTextFileSync(
   new URL("../testdata/offer_vlc_style.sdp", import.meta.url),
@@ -202,7 +203,9 @@ Deno.test("500 stalled connections with half-sent headers do not stop the server
   }
 });
 
-Deno.test("HTTPS with a self-signed certificate serves offers to a client trusting it", async () => {
+Deno.test("HTTPS with a self-signed certificate serves offers to a client trusting it", {
+  ignore: await skipWithout("openssl"),
+}, async () => {
   const certificate = await makeCertificate();
   try {
     await using server = Deno.serve(

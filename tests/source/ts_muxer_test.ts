@@ -3,6 +3,7 @@
 // ffprobe's view of it when ffprobe is installed.
 
 import assert from "node:assert/strict";
+import { skipWithout } from "../support/peer_requirements.ts";
 import { STREAM_TYPE, TABLE_ID, TS } from "../../lib/ts/constants.ts";
 import { crc32Mpeg2 } from "../../lib/ts/crc32.ts";
 import { MIN_TS_BITRATE, TS_LAYOUT, TsMuxer } from "../../lib/source/ts_muxer.ts";
@@ -220,19 +221,9 @@ Deno.test("TsMuxer rejects a low bitrate and a short buffer", () => {
   );
 });
 
-async function hasFfprobe(): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command("ffprobe", { args: ["-version"], stdout: "null" })
-      .output();
-    return success;
-  } catch {
-    return false;
-  }
-}
-
 Deno.test({
   name: "ffprobe recognises the program and its MPEG audio stream",
-  ignore: !(await hasFfprobe()),
+  ignore: await skipWithout("ffmpeg"),
   fn: async () => {
     const path = await Deno.makeTempFile({ suffix: ".ts" });
     try {

@@ -342,53 +342,6 @@ export function peersAvailable(): Promise<PeersAvailability> {
   return availabilityCache;
 }
 
-/** What each peer needs installed, for the message of {@link requirePeers}. */
-const PEER_HINTS: Readonly<Record<PeerName, string>> = {
-  vlc: "VLC (apt-get install vlc)",
-  ffmpeg: "ffmpeg and ffprobe (apt-get install ffmpeg)",
-  gst: "GStreamer with videotestsrc, h264parse, mpegtsmux, rtpmp2tpay, udpsink and x264enc or " +
-    "openh264enc (apt-get install gstreamer1.0-tools gstreamer1.0-plugins-good " +
-    "gstreamer1.0-plugins-bad)",
-};
-
-/**
- * Fails plainly, naming what to install, unless every one of `peers` is available: a missing peer
- * is a set-up defect (.ci/run installs them from Debian), not a reason to skip.
- */
-export async function requirePeers(...peers: PeerName[]): Promise<void> {
-  const available = await peersAvailable();
-  const missing = peers.filter((peer) => !available[peer]);
-  if (missing.length > 0) {
-    throw new Error(
-      `${missing.map((peer) => PEER_HINTS[peer]).join("; ")} not available here ` +
-        "(.ci/run installs the peers from Debian)",
-    );
-  }
-}
-
-/** A test with real peers (see {@link peerTest}). */
-export interface PeerTestDefinition {
-  readonly name: string;
-  /** The peers the test needs. */
-  readonly peers: readonly PeerName[];
-  fn(t: Deno.TestContext): Promise<void>;
-}
-
-/**
- * Registers a test with real peers: it runs only inside the private network namespace, and fails
- * plainly first ({@link requirePeers}) when one of the peers it needs is not installed.
- */
-export function peerTest(test: PeerTestDefinition): void {
-  Deno.test({
-    name: test.name,
-    ignore: !inPrivateNetns(),
-    async fn(t) {
-      await requirePeers(...test.peers);
-      await test.fn(t);
-    },
-  });
-}
-
 /** Refuses destinations other than IPv4 multicast or loopback, and TTL > 0 outside the netns. */
 function checkDestination(group: string, ttl: number): void {
   const octets = group.split(".").map(Number);

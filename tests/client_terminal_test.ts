@@ -1,0 +1,217 @@
+// deno-lint-ignore-file no-control-regex -- these tests match the SGR colour sequences
+// The client's live table as a person sees it: the real client in a real tmux terminal 60, 80 and
+// 120 columns wide, against a test source that stalls and comes back with a new SSRC (as VLC
+// --loop does), inside the private network namespace of scripts/netns_test.sh.
+import assert from "node:assert/strict";
+import { sendRtpStream, type SourceTruth } from "../lib/source/rtp_source.ts";
+import { startStreamServer } from "../scripts/support/server_process.ts";
+import { requirePeers, skipWithout } from "./support/peer_requirements.ts";
+
+const inNetns = Deno.env.get("GATEWAY_NETNS") === "1";
+const root = new URL("../", import.meta.url).pathname;
+const decoder = new TextDecoder();
+
+async function tmux(socket: string, args: string[]): Promise<string> {
+  const output = await new Deno.Command("tmux", { args: ["-S", socket, ...args], stdin: "null" })
+    .output();
+  if (!output.success) {
+    throw new Error(`tmux ${args.join(" ")} failed: ${decoder.decode(output.stderr)}`);
+  }
+  return decoder.decode(output.stdout);
+}
+
+/** A tmux server with one window `columns` × 40 running `command`; killed by `await using`. */
+async function terminal(columns: number, command: string, env: Record<string, string>) {
+  const dir = await Deno.makeTempDir({ prefix: "gateway-tmux-" });
+  const socket = `${dir}/socket`;
+  await tmux(socket, [
+    "-f",
+    "/dev/null",
+    "new-session",
+    "-d",
+    "-x",
+    String(columns),
+    "-y",
+    "40",
+    ...Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]),
+    command,
+  ]);
+  return {
+    /** The screen as text; `joined` undoes tmux's wrapping (a wrapped row becomes one long line). */
+    capture: (options: { joined?: boolean; escapes?: boolean } = {}) =>
+      tmux(socket, [
+        "capture-pane",
+        "-p",
+        ...(options.joined ? ["-J"] : []),
+        ...(options.escapes ? ["-e"] : []),
+        "-S",
+        "-",
+      ]),
+    async [Symbol.asyncDispose]() {
+      await tmux(socket, ["kill-server"]).catch(() => {});
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+async function until(condition: () => Promise<boolean>, timeoutMs: number, what: string) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+interface Run {
+  readonly columns: number;
+  readonly screens: string[];
+  readonly final: string;
+  readonly finalJoined: string;
+  readonly finalEscapes: string;
+  readonly truths: SourceTruth[];
+  readonly group: string;
+}
+
+/** Runs the client in a terminal `columns` wide while source A sends, stalls, and B takes over. */
+async function watch(columns: number, id: number, env: Record<string, string>): Promise<Run> {
+  const group = `239.10.3.${id}`;
+  const port = 20_000 + 2 * Math.floor(Math.random() * 20_000);
+  await using server = await startStreamServer(group, port);
+  const client = `${Deno.execPath()} run --quiet --no-prompt -P=client client.ts --server ` +
+    `${server.url} --duration 7 --stall-after 1`;
+  await using screen = await terminal(
+    columns,
+    `cd ${root} && ${client}; echo "client exited $?"; sleep 60`,
+    env,
+  );
+  const screens: string[] = [];
+  await until(
+    async () => /Joined 239/.test(await screen.capture({ joined: true })),
+    15_000,
+    "the client joined",
+  );
+  const sampling = (async () => {
+    while (!/client exited/.test(screens.at(-1) ?? "")) {
+      screens.push(await screen.capture({ joined: true }));
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    }
+  })();
+  const send = (ssrc: number, seed: number) =>
+    sendRtpStream({
+      group,
+      port,
+      ttl: 0,
+      bitrate: 2_000_000,
+      durationS: 1.5,
+      ssrc,
+      loss: 0.03,
+      seed,
+    });
+  const truths = [await send(0x1111, 1)];
+  await new Promise((resolve) => setTimeout(resolve, 2000)); // a stall (--stall-after 1)
+  truths.push(await send(0x2222, 2));
+  await until(async () => /client exited/.test(await screen.capture()), 15_000, "the client ended");
+  await sampling;
+  return {
+    columns,
+    screens,
+    final: await screen.capture(),
+    finalJoined: await screen.capture({ joined: true }),
+    finalEscapes: await screen.capture({ escapes: true }),
+    truths,
+    group,
+  };
+}
+
+/** The table's first line: `GROUP port N  ...` (a wrapped log line has one space after the port). */
+function isHeader(line: string, group: string): boolean {
+  return line.startsWith(`${group} port `) && / port \d+ {2}/.test(line);
+}
+
+function tableLines(screen: string, group: string): string[] {
+  const lines = screen.split("\n");
+  const start = lines.findIndex((l) => isHeader(l, group));
+  const end = lines.findIndex((l, i) => i > start && l.startsWith("invalid "));
+  return start < 0 || end < 0 ? [] : lines.slice(start, end + 1);
+}
+
+Deno.test({
+  name:
+    "the live table at 60, 80 and 120 columns: one header, no wrapped rows, messages kept above",
+  ignore: !inNetns || await skipWithout("tmux"),
+  async fn() {
+    await requirePeers("tmux");
+    const runs = await Promise.all([
+      watch(60, 1, {}),
+      watch(80, 2, {}),
+      watch(120, 3, { NO_COLOR: "1" }),
+    ]);
+    for (const run of runs) {
+      const where = `at ${run.columns} columns:\n${run.final}`;
+      const { group } = run;
+      // Every screen while it ran: exactly one header and one title line, never a stale copy.
+      for (const screen of run.screens) {
+        const headers = screen.split("\n").filter((l) => isHeader(l, group));
+        const titles = screen.split("\n").filter((l) => /^ +SSRC +PT +packets/.test(l));
+        assert.ok(headers.length <= 1 && titles.length <= 1, `stale header ${where}\n${screen}`);
+      }
+      assert.ok(run.screens.length > 20, "the screen was sampled while the client ran");
+      // No table row wrapped: with tmux's wrapping undone, every table line still fits.
+      const table = tableLines(run.finalJoined, group);
+      assert.ok(table.length >= 5, where);
+      for (const line of table) assert.ok(line.length < run.columns, `wrapped: ${line} ${where}`);
+      assert.deepEqual(tableLines(run.final, group), table, where);
+      // The messages stay readable above the table, in order (log lines may wrap: undo that).
+      const lines = run.finalJoined.split("\n");
+      const headerAt = lines.findIndex((l) => isHeader(l, group));
+      const stalled = lines.findIndex((l) => /No packets for 1 s/.test(l));
+      const flowing = lines.findIndex((l) => /Packets are flowing again/.test(l));
+      assert.ok(stalled >= 0 && stalled < flowing && flowing < headerAt, where);
+      // The final table: how it ended, both sources with the source's own counts, marked.
+      assert.match(table[0]!, /STALLED AT END|DONE/, where);
+      assert.doesNotMatch(table.join("\n"), /RECEIVING/, where);
+      for (const truth of run.truths) {
+        const ssrc = `0x${truth.ssrc.toString(16).padStart(8, "0")}`;
+        const row = table.find((l) => l.startsWith(ssrc));
+        assert.ok(row, `${ssrc} ${where}`);
+        const [, , packets, lost] = row.split(/ +/);
+        assert.equal(Number(packets), truth.sent, where);
+        assert.equal(Number(lost), truth.lost, where);
+        assert.ok(truth.lost > 0, "the source's loss happened");
+        assert.match(row, / ended$/, where);
+      }
+      assert.match(lines.find((l) => /^client exited/.test(l)) ?? "", /client exited 0/, where);
+    }
+    // Colour on a terminal that has it (red loss), none with NO_COLOR.
+    assert.match(runs[1]!.finalEscapes, /\x1b\[31m/);
+    const noColor = tableLines(runs[2]!.finalEscapes, runs[2]!.group).join("\n");
+    assert.doesNotMatch(noColor, /\x1b\[3[0-9]m/);
+  },
+});
+
+Deno.test({
+  name: "deno task demo on a terminal shows the live table, not JSON lines",
+  ignore: !inNetns || await skipWithout("tmux"),
+  async fn() {
+    await requirePeers("tmux");
+    await using screen = await terminal(
+      80,
+      `cd ${root} && ${Deno.execPath()} task demo -- --seconds 3 --loss 0.01; sleep 60`,
+      {},
+    );
+    await until(
+      async () => /demo: the source generated/.test(await screen.capture({ joined: true })),
+      30_000,
+      "the demo ended",
+    );
+    const text = await screen.capture({ joined: true });
+    const lines = text.split("\n");
+    assert.equal(lines.filter((l) => isHeader(l, "239.0.0.1")).length, 1, text);
+    assert.ok(!lines.some((l) => l.startsWith("{")), `no JSON lines on a terminal:\n${text}`);
+    const table = tableLines(text, "239.0.0.1");
+    assert.match(table[0]!, /DONE|STALLED AT END/, text);
+    const row = table.find((l) => l.startsWith("0x"));
+    assert.ok(row !== undefined && Number(row.split(/ +/)[2]) > 400, text);
+    for (const line of table) assert.ok(line.length < 80, line);
+  },
+});

@@ -1,0 +1,78 @@
+// Tests of lib/sdp/receive_target.ts: which m-line of a description (RFC 8866 §5.14) the client
+// receives, on a description VLC wrote for one RTP stream per track (`#rtp{...}` without mux=ts).
+import assert from "node:assert/strict";
+import { SdpError } from "../../lib/common/errors.ts";
+import { readReceiveTarget } from "../../lib/sdp/receive_target.ts";
+
+/** Captured from VLC 3.0.24: `cvlc clip.mp4 --sout '#rtp{dst=239.0.0.1,port=5004,sdp=file://...}'`. */
+const VLC_ES = Deno.readTextFileSync(new URL("../testdata/vlc_es.sdp", import.meta.url));
+
+Deno.test("readReceiveTarget() takes the first receivable RTP m-line and says which it took", () => {
+  const target = readReceiveTarget(VLC_ES);
+  assert.deepEqual(target.media, { index: 1, type: "video", count: 2, types: ["video", "audio"] });
+  assert.deepEqual([target.group, target.port, target.ttl], ["239.0.0.1", 5004, 255]);
+  assert.deepEqual(target.formats, [{ payloadType: 96, encoding: "H264", clockRate: 90000 }]);
+});
+
+Deno.test("readReceiveTarget() receives the m-line --media chooses, by type or number", async (t) => {
+  for (const media of [{ kind: "type", type: "audio" }, { kind: "index", index: 2 }] as const) {
+    await t.step(JSON.stringify(media), () => {
+      const target = readReceiveTarget(VLC_ES, { media });
+      assert.deepEqual([target.media.index, target.media.type, target.port], [2, "audio", 5006]);
+      assert.equal(target.formats[0]?.encoding, "mpeg4-generic");
+      assert.equal(target.formats[0]?.clockRate, 48000);
+    });
+  }
+  const video = readReceiveTarget(VLC_ES, { media: { kind: "type", type: "video" } });
+  assert.equal(video.port, 5004);
+});
+
+Deno.test("readReceiveTarget() names what the description has when --media finds nothing usable", async (t) => {
+  const head = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nc=IN IP4 239.0.0.1/1\r\n";
+  const cases: [string, string, Parameters<typeof readReceiveTarget>[1], RegExp][] = [
+    [
+      "no such type",
+      VLC_ES,
+      { media: { kind: "type", type: "text" } },
+      /--media text: the description has no m=text line \(it has video, audio\)/,
+    ],
+    [
+      "no such number",
+      VLC_ES,
+      { media: { kind: "index", index: 3 } },
+      /--media 3: .*no m-line 3 \(it has video, audio\)/,
+    ],
+    [
+      "rejected",
+      head + "m=audio 0 RTP/AVP 14\r\nm=video 5004 RTP/AVP 33\r\n",
+      { media: { kind: "type", type: "audio" } },
+      /--media audio: m=audio is rejected \(port 0\)/,
+    ],
+    [
+      "unicast",
+      head + "m=audio 5006 RTP/AVP 14\r\nc=IN IP4 10.0.0.1\r\nm=video 5004 RTP/AVP 33\r\n",
+      { media: { kind: "index", index: 1 } },
+      /--media 1: Refusing to join: .*not a multicast address/,
+    ],
+  ];
+  for (const [name, text, options, pattern] of cases) {
+    await t.step(name, () => {
+      assert.throws(
+        () => readReceiveTarget(text, options),
+        (e) => e instanceof SdpError && pattern.test(e.message),
+      );
+    });
+  }
+});
+
+Deno.test("readReceiveTarget() skips an m-line it cannot receive when nothing was chosen", () => {
+  const text = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n" +
+    "m=audio 5006 RTP/AVP 14\r\nc=IN IP4 10.0.0.1\r\n" +
+    "m=video 5004 RTP/AVP 33\r\nc=IN IP4 239.0.0.9/4\r\n";
+  const target = readReceiveTarget(text);
+  assert.deepEqual([target.media.index, target.group, target.port], [2, "239.0.0.9", 5004]);
+  // Audio first and receivable: it is the default, as the first RTP m-line.
+  const audioFirst = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nc=IN IP4 239.0.0.1/1\r\nt=0 0\r\n" +
+    "m=audio 5006 RTP/AVP 14\r\nm=video 5004 RTP/AVP 33\r\n";
+  assert.equal(readReceiveTarget(audioFirst).media.type, "audio");
+});
