@@ -17,6 +17,8 @@ import {
   readUdpCounters,
   waitForSocketDrain,
 } from "../support/proc_counters.ts";
+import { interfacesBesideLoopback } from "../support/netns.ts";
+import { randomRtpPort } from "../support/endpoints.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 const SECTIONS = ["jitter", "cpu", "capacity"] as const;
@@ -40,9 +42,8 @@ function report(figure: Figure, target = "", pass?: boolean, note = ""): void {
 }
 
 function outsidePrivateNamespace(): string | undefined {
-  const names = Deno.readTextFileSync("/proc/net/dev").split("\n").slice(2)
-    .map((l) => l.trim().split(":", 1)[0]!).filter((n) => n !== "");
-  if (Deno.env.get("GATEWAY_NETNS") === "1" && names.every((n) => n === "lo")) return undefined;
+  const names = interfacesBesideLoopback();
+  if (names === undefined) return undefined;
   return `kernel_bench: refusing to send multicast outside a private network namespace ` +
     `(interfaces: ${names.join(", ")}); see the command at the top of this file`;
 }
@@ -336,7 +337,7 @@ export async function main(args: string[]): Promise<number> {
       blast: await compile(dir, "udp_blast"),
       counter: await compile(dir, "recvmmsg_count"),
       group: "239.77.0.1",
-      port: 40_000 + Math.floor(Math.random() * 20_000),
+      port: randomRtpPort(),
     };
     if (only.has("jitter")) await jitterSection(tools);
     if (only.has("cpu")) await cpuSection(tools, Number(values["cpu-seconds"]));
