@@ -4,22 +4,17 @@
 import assert from "node:assert/strict";
 import { writeRtpHeader } from "../lib/rtp/writer.ts";
 import { sendRtpStream } from "../lib/source/rtp_source.ts";
-import { spawnClient } from "../scripts/support/client_process.ts";
+import { spawnClient, summaries } from "../scripts/support/client_process.ts";
 import { startStreamServer } from "../scripts/support/server_process.ts";
-
-const inNetns = Deno.env.get("GATEWAY_NETNS") === "1";
-const randomPort = () => 20000 + 2 * Math.floor(Math.random() * 20000);
-
-function summaries(records: Record<string, unknown>[]) {
-  return records.filter((r) => r.type === "summary");
-}
+import { inPrivateNetns } from "../scripts/support/netns.ts";
+import { randomRtpPort } from "../scripts/support/endpoints.ts";
 
 Deno.test({
   name: "client accounts for all 1001 datagrams: 999 packets and 2 that RFC 3550 A.1 discards",
-  ignore: !inNetns,
+  ignore: !inPrivateNetns(),
   async fn() {
     const group = "239.10.4.1";
-    const port = randomPort();
+    const port = randomRtpPort();
     await using server = await startStreamServer(group, port);
     const client = spawnClient([
       "--server",
@@ -71,10 +66,10 @@ Deno.test({
 
 Deno.test({
   name: "client summary rates are averaged over the time the source sent, not the whole run",
-  ignore: !inNetns,
+  ignore: !inPrivateNetns(),
   async fn() {
     const group = "239.10.4.2";
-    const port = randomPort();
+    const port = randomRtpPort();
     await using server = await startStreamServer(group, port);
     const client = spawnClient(["--server", server.url, "--json", "--stall-after", "0.5"]);
     await client.waitForLog(/Joined 239\.10\.4\.2/);
@@ -98,9 +93,9 @@ Deno.test({
 Deno.test({
   name:
     "client receives the first receivable m-line of an SDP, or the one --media names, and says so",
-  ignore: !inNetns,
+  ignore: !inPrivateNetns(),
   async fn() {
-    const audioPort = randomPort();
+    const audioPort = randomRtpPort();
     const videoPort = audioPort + 2;
     const dir = await Deno.makeTempDir({ prefix: "client-media-" });
     const sdp = `${dir}/two.sdp`;
