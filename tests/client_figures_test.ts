@@ -8,6 +8,7 @@ import { spawnClient, summaries } from "../scripts/support/client_process.ts";
 import { startStreamServer } from "../scripts/support/server_process.ts";
 import { inPrivateNetns } from "../scripts/support/netns.ts";
 import { randomRtpPort } from "../scripts/support/endpoints.ts";
+import { delay } from "../lib/common/delay.ts";
 
 Deno.test({
   name: "client accounts for all 1001 datagrams: 999 packets and 2 that RFC 3550 A.1 discards",
@@ -43,12 +44,12 @@ Deno.test({
         if (seq === 400) await send(400 + 5000); // a jump beyond MAX_DROPOUT that nothing confirms
         if (seq === 800) await send(800 - 150); // later than MAX_MISORDER
         await send(seq);
-        if (seq % 50 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+        if (seq % 50 === 0) await delay(5);
       }
     } finally {
       conn.close();
     }
-    await new Promise((resolve) => setTimeout(resolve, 700)); // intervals end after the last one
+    await delay(700); // intervals end after the last one
     client.process.kill("SIGINT");
     const result = await client.finished();
     assert.equal(result.code, 0, result.stderr);
@@ -75,7 +76,7 @@ Deno.test({
     await client.waitForLog(/Joined 239\.10\.4\.2/);
     const truth = await sendRtpStream({ group, port, bitrate: 4_000_000, durationS: 1 });
     await client.waitForLog(/stream stalled/, 5000);
-    await new Promise((resolve) => setTimeout(resolve, 2000)); // the run goes on without the source
+    await delay(2000); // the run goes on without the source
     client.process.kill("SIGINT");
     const result = await client.finished();
     assert.equal(result.code, 0, result.stderr);

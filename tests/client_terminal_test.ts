@@ -9,6 +9,7 @@ import { peerTest } from "./support/peer_requirements.ts";
 import { randomRtpPort } from "../scripts/support/endpoints.ts";
 import { waitUntil } from "../scripts/support/poll.ts";
 import { runToEnd } from "../scripts/support/process.ts";
+import { delay } from "../lib/common/delay.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 
@@ -95,7 +96,7 @@ async function watch(columns: number, id: number, env: Record<string, string>): 
   const sampling = (async () => {
     while (!/client exited/.test(screens.at(-1) ?? "")) {
       screens.push(await screen.capture({ joined: true }));
-      await new Promise((resolve) => setTimeout(resolve, 150));
+      await delay(150);
     }
   })();
   const send = (ssrc: number, seed: number) =>
@@ -110,7 +111,7 @@ async function watch(columns: number, id: number, env: Record<string, string>): 
       seed,
     });
   const truths = [await send(0x1111, 1)];
-  await new Promise((resolve) => setTimeout(resolve, 2000)); // a stall (--stall-after 1)
+  await delay(2000); // a stall (--stall-after 1)
   truths.push(await send(0x2222, 2));
   await waitUntil(
     async () => /client exited/.test(await screen.capture()),
