@@ -4,9 +4,9 @@
 # Inside: lo up, IPv4 multicast routed to lo, and a veth pair (gw0/gw1, fd00:6a7::1 and ::2) for IPv6
 # multicast, which Linux does not deliver over lo. Dependencies are cached first: the namespace has
 # no network. Tests that send multicast check GATEWAY_NETNS=1 and are ignored without it. Tests
-# that need a program that is not installed (VLC, ffmpeg, GStreamer, tmux, openssl, gcc) are
-# ignored and named in one closing line with the command that installs them; under CI=true they
-# run and fail instead (tests/support/peer_requirements.ts).
+# that need a program that is not installed (VLC, ffmpeg, GStreamer, Chromium, tshark, Prometheus,
+# tmux, openssl, gcc: PEERS in tests/support/peer_requirements.ts) are ignored and named in one
+# closing line with the command that installs them; under CI=true they run and fail instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for tool in unshare:util-linux ip:iproute2; do

@@ -4,22 +4,18 @@
 import assert from "node:assert/strict";
 import { writeRtpHeader } from "../lib/rtp/writer.ts";
 import { sendRtpStream } from "../lib/source/rtp_source.ts";
-import { spawnClient } from "../scripts/support/client_process.ts";
+import { spawnClient, summaries } from "../scripts/support/client_process.ts";
 import { startStreamServer } from "../scripts/support/server_process.ts";
-
-const inNetns = Deno.env.get("GATEWAY_NETNS") === "1";
-const randomPort = () => 20000 + 2 * Math.floor(Math.random() * 20000);
-
-function summaries(records: Record<string, unknown>[]) {
-  return records.filter((r) => r.type === "summary");
-}
+import { inPrivateNetns } from "../scripts/support/netns.ts";
+import { randomRtpPort } from "../scripts/support/endpoints.ts";
+import { delay } from "../lib/common/delay.ts";
 
 Deno.test({
   name: "client accounts for all 1001 datagrams: 999 packets and 2 that RFC 3550 A.1 discards",
-  ignore: !inNetns,
+  ignore: !inPrivateNetns(),
   async fn() {
     const group = "239.10.4.1";
-    const port = randomPort();
+    const port = randomRtpPort();
     await using server = await startStreamServer(group, port);
     const client = spawnClient([
       "--server",
@@ -48,12 +44,12 @@ Deno.test({
         if (seq === 400) await send(400 + 5000); // a jump beyond MAX_DROPOUT that nothing confirms
         if (seq === 800) await send(800 - 150); // later than MAX_MISORDER
         await send(seq);
-        if (seq % 50 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+        if (seq % 50 === 0) await delay(5);
       }
     } finally {
       conn.close();
     }
-    await new Promise((resolve) => setTimeout(resolve, 700)); // intervals end after the last one
+    await delay(700); // intervals end after the last one
     client.process.kill("SIGINT");
     const result = await client.finished();
     assert.equal(result.code, 0, result.stderr);
@@ -71,16 +67,16 @@ Deno.test({
 
 Deno.test({
   name: "client summary rates are averaged over the time the source sent, not the whole run",
-  ignore: !inNetns,
+  ignore: !inPrivateNetns(),
   async fn() {
     const group = "239.10.4.2";
-    const port = randomPort();
+    const port = randomRtpPort();
     await using server = await startStreamServer(group, port);
     const client = spawnClient(["--server", server.url, "--json", "--stall-after", "0.5"]);
     await client.waitForLog(/Joined 239\.10\.4\.2/);
     const truth = await sendRtpStream({ group, port, bitrate: 4_000_000, durationS: 1 });
     await client.waitForLog(/stream stalled/, 5000);
-    await new Promise((resolve) => setTimeout(resolve, 2000)); // the run goes on without the source
+    await delay(2000); // the run goes on without the source
     client.process.kill("SIGINT");
     const result = await client.finished();
     assert.equal(result.code, 0, result.stderr);
@@ -98,9 +94,9 @@ Deno.test({
 Deno.test({
   name:
     "client receives the first receivable m-line of an SDP, or the one --media names, and says so",
-  ignore: !inNetns,
+  ignore: !inPrivateNetns(),
   async fn() {
-    const audioPort = randomPort();
+    const audioPort = randomRtpPort();
     const videoPort = audioPort + 2;
     const dir = await Deno.makeTempDir({ prefix: "client-media-" });
     const sdp = `${dir}/two.sdp`;

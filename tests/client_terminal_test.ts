@@ -5,19 +5,29 @@
 import assert from "node:assert/strict";
 import { sendRtpStream, type SourceTruth } from "../lib/source/rtp_source.ts";
 import { startStreamServer } from "../scripts/support/server_process.ts";
-import { requirePeers, skipWithout } from "./support/peer_requirements.ts";
+import { peerTest } from "./support/peer_requirements.ts";
+import { randomRtpPort } from "../scripts/support/endpoints.ts";
+import { waitUntil } from "../scripts/support/poll.ts";
+import { runToEnd } from "../scripts/support/process.ts";
+import { delay } from "../lib/common/delay.ts";
 
-const inNetns = Deno.env.get("GATEWAY_NETNS") === "1";
 const root = new URL("../", import.meta.url).pathname;
-const decoder = new TextDecoder();
+
+/** The environment tmux starts with: this one without NO_COLOR, which a test sets where it wants it. */
+function tmuxEnvironment(): Record<string, string> {
+  const env = Deno.env.toObject();
+  delete env.NO_COLOR;
+  return env;
+}
 
 async function tmux(socket: string, args: string[]): Promise<string> {
-  const output = await new Deno.Command("tmux", { args: ["-S", socket, ...args], stdin: "null" })
-    .output();
-  if (!output.success) {
-    throw new Error(`tmux ${args.join(" ")} failed: ${decoder.decode(output.stderr)}`);
-  }
-  return decoder.decode(output.stdout);
+  const output = await runToEnd("tmux", ["-S", socket, ...args], {
+    env: tmuxEnvironment(),
+    clearEnv: true,
+    timeoutMs: 30_000,
+  });
+  if (!output.success) throw new Error(`tmux ${args.join(" ")} failed: ${output.stderr}`);
+  return output.stdout;
 }
 
 /** A tmux server with one window `columns` × 40 running `command`; killed by `await using`. */
@@ -54,14 +64,6 @@ async function terminal(columns: number, command: string, env: Record<string, st
   };
 }
 
-async function until(condition: () => Promise<boolean>, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 interface Run {
   readonly columns: number;
   readonly screens: string[];
@@ -75,7 +77,7 @@ interface Run {
 /** Runs the client in a terminal `columns` wide while source A sends, stalls, and B takes over. */
 async function watch(columns: number, id: number, env: Record<string, string>): Promise<Run> {
   const group = `239.10.3.${id}`;
-  const port = 20_000 + 2 * Math.floor(Math.random() * 20_000);
+  const port = randomRtpPort();
   await using server = await startStreamServer(group, port);
   const client = `${Deno.execPath()} run --quiet --no-prompt -P=client client.ts --server ` +
     `${server.url} --duration 7 --stall-after 1`;
@@ -85,15 +87,16 @@ async function watch(columns: number, id: number, env: Record<string, string>): 
     env,
   );
   const screens: string[] = [];
-  await until(
+  await waitUntil(
     async () => /Joined 239/.test(await screen.capture({ joined: true })),
     15_000,
     "the client joined",
+    100,
   );
   const sampling = (async () => {
     while (!/client exited/.test(screens.at(-1) ?? "")) {
       screens.push(await screen.capture({ joined: true }));
-      await new Promise((resolve) => setTimeout(resolve, 150));
+      await delay(150);
     }
   })();
   const send = (ssrc: number, seed: number) =>
@@ -108,9 +111,14 @@ async function watch(columns: number, id: number, env: Record<string, string>): 
       seed,
     });
   const truths = [await send(0x1111, 1)];
-  await new Promise((resolve) => setTimeout(resolve, 2000)); // a stall (--stall-after 1)
+  await delay(2000); // a stall (--stall-after 1)
   truths.push(await send(0x2222, 2));
-  await until(async () => /client exited/.test(await screen.capture()), 15_000, "the client ended");
+  await waitUntil(
+    async () => /client exited/.test(await screen.capture()),
+    15_000,
+    "the client ended",
+    100,
+  );
   await sampling;
   return {
     columns,
@@ -135,12 +143,11 @@ function tableLines(screen: string, group: string): string[] {
   return start < 0 || end < 0 ? [] : lines.slice(start, end + 1);
 }
 
-Deno.test({
+await peerTest({
   name:
     "the live table at 60, 80 and 120 columns: one header, no wrapped rows, messages kept above",
-  ignore: !inNetns || await skipWithout("tmux"),
+  peers: ["tmux"],
   async fn() {
-    await requirePeers("tmux");
     const runs = await Promise.all([
       watch(60, 1, {}),
       watch(80, 2, {}),
@@ -189,20 +196,20 @@ Deno.test({
   },
 });
 
-Deno.test({
+await peerTest({
   name: "deno task demo on a terminal shows the live table, not JSON lines",
-  ignore: !inNetns || await skipWithout("tmux"),
+  peers: ["tmux"],
   async fn() {
-    await requirePeers("tmux");
     await using screen = await terminal(
       80,
       `cd ${root} && ${Deno.execPath()} task demo -- --seconds 3 --loss 0.01; sleep 60`,
       {},
     );
-    await until(
+    await waitUntil(
       async () => /demo: the source generated/.test(await screen.capture({ joined: true })),
       30_000,
       "the demo ended",
+      100,
     );
     const text = await screen.capture({ joined: true });
     const lines = text.split("\n");

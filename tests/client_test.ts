@@ -5,11 +5,11 @@ import { sendRtpStream } from "../lib/source/rtp_source.ts";
 import { delay } from "../lib/common/delay.ts";
 import { runClient, spawnClient, summaries } from "../scripts/support/client_process.ts";
 import { startClientRig } from "../scripts/support/client_rig.ts";
-import { randomRtpPort } from "../scripts/support/endpoints.ts";
+import { randomGroup6, randomRtpPort } from "../scripts/support/endpoints.ts";
 import { inPrivateNetns } from "../scripts/support/netns.ts";
 import { startServer, startStreamServer } from "../scripts/support/server_process.ts";
 import { makeCertificate } from "./support/tls.ts";
-import { skipWithout } from "./support/peer_requirements.ts";
+import { peerTest } from "./support/peer_requirements.ts";
 
 Deno.test({
   name:
@@ -321,7 +321,7 @@ Deno.test({
   ignore: !inPrivateNetns(),
   async fn() {
     const port = randomRtpPort();
-    const group = `ff15::${Math.floor(Math.random() * 0xffff).toString(16)}`;
+    const group = randomGroup6("ff15");
     await using server = await startStreamServer(group, port);
     const client = spawnClient([
       "--server",
@@ -363,10 +363,10 @@ Deno.test({
   },
 });
 
-Deno.test({
+await peerTest({
   name:
     "client talks HTTPS with --ca and a bearer token from GATEWAY_TOKEN, under its permission set",
-  ignore: !inPrivateNetns() || await skipWithout("openssl"),
+  peers: ["openssl"],
   async fn() {
     const certificate = await makeCertificate();
     try {

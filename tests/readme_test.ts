@@ -3,9 +3,10 @@
 // compile and bench examples. Inside the private network namespace of scripts/netns_test.sh.
 import assert from "node:assert/strict";
 import { sendRtpStream } from "../lib/source/rtp_source.ts";
-import { skipWithout } from "./support/peer_requirements.ts";
+import { peerStep } from "./support/peer_requirements.ts";
+import { inPrivateNetns } from "../scripts/support/netns.ts";
+import { clientRecords, summaries } from "../scripts/support/client_process.ts";
 
-const inNetns = Deno.env.get("GATEWAY_NETNS") === "1";
 const root = new URL("../", import.meta.url);
 const decoder = new TextDecoder();
 
@@ -69,15 +70,8 @@ async function task(name: string, args: string[], timeoutMs = 120_000) {
   };
 }
 
-function summaries(stdout: string): Record<string, unknown>[] {
-  return stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)).filter((
-    r,
-  ) => r.type === "summary");
-}
-
 const readme = await Deno.readTextFile(new URL("README.md", root));
 const commands = readmeCommands(readme);
-const needGcc = await skipWithout("gcc");
 
 Deno.test("readmeCommands() finds the commands in code blocks and inline, without comments", () => {
   const text =
@@ -96,7 +90,7 @@ Deno.test("readmeCommands() finds the commands in code blocks and inline, withou
 
 Deno.test({
   name: "every deno task command line of the README works as written",
-  ignore: !inNetns,
+  ignore: !inPrivateNetns(),
   async fn(t) {
     const defined = JSON.parse(await Deno.readTextFile(new URL("deno.json", root))).tasks;
     const known = new Set(["ci", "test", "demo", "server", "client", "compile", "bench"]);
@@ -121,7 +115,7 @@ Deno.test({
           assert.match(result.stdout, /Usage: deno task demo/);
           return;
         }
-        const [summary] = summaries(result.stdout);
+        const [summary] = summaries(clientRecords(result.stdout));
         assert.ok((summary?.packets as number) > 100, result.stdout);
         assert.match(result.stderr, /demo: the source generated \d+ packets/);
       });
@@ -169,7 +163,7 @@ Deno.test({
             );
             const truth = await source;
             assert.equal(result.code, 0, `${client.text}: ${result.stderr}`);
-            const [summary] = summaries(result.stdout);
+            const [summary] = summaries(clientRecords(result.stdout));
             assert.equal(summary?.ssrc, truth.ssrc, result.stdout);
             assert.ok((summary?.packets as number) > 100, result.stdout);
             assert.equal(summary?.lost, 0);
@@ -204,9 +198,9 @@ Deno.test({
     }
 
     for (const command of commands.filter((c) => c.task === "bench")) {
-      await t.step({
+      await peerStep(t, {
         name: `${command.text} (with --quick --only ttfp)`,
-        ignore: needGcc,
+        peers: ["gcc"],
         async fn() {
           const result = await task("bench", withExtra(command, ["--quick", "--only", "ttfp"]));
           assert.equal(result.code, 0, result.stderr);

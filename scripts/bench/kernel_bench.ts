@@ -17,17 +17,20 @@ import {
   readUdpCounters,
   waitForSocketDrain,
 } from "../support/proc_counters.ts";
+import { interfacesBesideLoopback } from "../support/netns.ts";
+import { randomRtpPort } from "../support/endpoints.ts";
+import { startSender } from "./receive_bench.ts";
+import { SOCKET_RECEIVE_BUFFER_BYTES } from "../../lib/net/socket_buffer.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 const SECTIONS = ["jitter", "cpu", "capacity"] as const;
-/** What the C counter asks for (the kernel receiver asks for the same by default). */
-const RCVBUF = 4 * 1024 * 1024;
+/** What the C counter asks for: the kernel receiver's default. */
+const RCVBUF = SOCKET_RECEIVE_BUFFER_BYTES;
 /** 20 Mbit/s of TS payload in 1316-byte datagrams. */
 const RATE_20_MBPS = Math.round(20_000_000 / (1316 * 8));
 const encoder = new TextEncoder();
 const start = performance.now();
 const rows: Row[] = [];
-let sequence = 1000;
 
 function log(text: string): void {
   const at = ((performance.now() - start) / 1000).toFixed(1).padStart(5);
@@ -40,9 +43,8 @@ function report(figure: Figure, target = "", pass?: boolean, note = ""): void {
 }
 
 function outsidePrivateNamespace(): string | undefined {
-  const names = Deno.readTextFileSync("/proc/net/dev").split("\n").slice(2)
-    .map((l) => l.trim().split(":", 1)[0]!).filter((n) => n !== "");
-  if (Deno.env.get("GATEWAY_NETNS") === "1" && names.every((n) => n === "lo")) return undefined;
+  const names = interfacesBesideLoopback();
+  if (names === undefined) return undefined;
   return `kernel_bench: refusing to send multicast outside a private network namespace ` +
     `(interfaces: ${names.join(", ")}); see the command at the top of this file`;
 }
@@ -94,24 +96,6 @@ function startReceiver(tools: Tools, kind: Kind, seconds: number, extra: string[
     case "c":
       return new Child(tools.counter, [...where, ...limit, "--rcvbuf", String(RCVBUF)]);
   }
-}
-
-function startSender(tools: Tools, rate: number, packets: number): Child {
-  sequence = (sequence + 7919) % 65_536;
-  return new Child(tools.blast, [
-    "--group",
-    tools.group,
-    "--port",
-    String(tools.port),
-    "--rate",
-    String(rate),
-    "--packets",
-    String(packets),
-    "--seq",
-    String(sequence),
-    "--max-seconds",
-    String(packets / rate * 1.5 + 2),
-  ]);
 }
 
 function lastJson<T>(text: string): T {
@@ -336,7 +320,7 @@ export async function main(args: string[]): Promise<number> {
       blast: await compile(dir, "udp_blast"),
       counter: await compile(dir, "recvmmsg_count"),
       group: "239.77.0.1",
-      port: 40_000 + Math.floor(Math.random() * 20_000),
+      port: randomRtpPort(),
     };
     if (only.has("jitter")) await jitterSection(tools);
     if (only.has("cpu")) await cpuSection(tools, Number(values["cpu-seconds"]));

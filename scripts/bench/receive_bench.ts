@@ -152,8 +152,15 @@ interface SenderReport {
   rate: number;
 }
 
-/** Starts udp_blast at `rate` for `packets` datagrams. */
-function startSender(ctx: ReceiveBenchContext, rate: number, packets: number): Child {
+/**
+ * Starts udp_blast (`blast`, compiled) sending `packets` datagrams at `rate` to `group`:`port`, each
+ * run from a sequence number of its own.
+ */
+export function startSender(
+  ctx: { readonly blast: string; readonly group: string; readonly port: number },
+  rate: number,
+  packets: number,
+): Child {
   sequence = (sequence + 7919) % 65_536;
   return new Child(ctx.blast, [
     "--group",

@@ -15,7 +15,7 @@ import {
   type Row,
 } from "./figures.ts";
 import { freeTcpPort, randomRtpPort } from "../support/endpoints.ts";
-import { inPrivateNetns } from "../support/netns.ts";
+import { interfacesBesideLoopback } from "../support/netns.ts";
 import { runToEnd } from "../support/process.ts";
 import { serverDenoArgs } from "../support/server_process.ts";
 import {
@@ -116,10 +116,8 @@ function log(text: string): void {
 
 /** Why this is not the namespace netns_bench.sh creates (only `lo`, no way out), or undefined. */
 function outsidePrivateNamespace(): string | undefined {
-  const interfaces = Deno.readTextFileSync("/proc/net/dev").split("\n").slice(2)
-    .map((l) => l.trim().split(":", 1)[0]!).filter((n) => n !== "");
-  const others = interfaces.filter((n) => n !== "lo");
-  if (inPrivateNetns() && others.length === 0) return undefined;
+  const interfaces = interfacesBesideLoopback();
+  if (interfaces === undefined) return undefined;
   return `bench: refusing to send benchmark multicast outside a private network namespace ` +
     `(interfaces: ${
       interfaces.join(", ")

@@ -9,6 +9,16 @@ export function inPrivateNetns(): boolean {
   return Deno.env.get("GATEWAY_NETNS") === "1";
 }
 
+/**
+ * The interfaces of this network namespace (/proc/net/dev) when it is not the private one with only
+ * `lo` that scripts/bench/netns_bench.sh makes (no way out at all), else undefined.
+ */
+export function interfacesBesideLoopback(): string[] | undefined {
+  const interfaces = Deno.readTextFileSync("/proc/net/dev").split("\n").slice(2)
+    .map((line) => line.trim().split(":", 1)[0]!).filter((name) => name !== "");
+  return inPrivateNetns() && interfaces.every((name) => name === "lo") ? undefined : interfaces;
+}
+
 /** Throws unless {@link inPrivateNetns}: nothing here may send multicast on a real network. */
 export function assertPrivateNetns(what: string): void {
   if (!inPrivateNetns()) {

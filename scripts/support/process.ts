@@ -13,8 +13,10 @@ export interface ChildOptions {
   /** Environment variables to add (or, with `clearEnv`, the whole environment). */
   readonly env?: Record<string, string>;
   readonly clearEnv?: boolean;
-  /** Default "null". */
+  /** Default "null" ("piped" when `input` is given). */
   readonly stdin?: "null" | "inherit";
+  /** Written to the child's standard input, which is then closed (e.g. a text for a linter). */
+  readonly input?: string | Uint8Array;
   /** "piped" (default) collects the output as text. */
   readonly stdout?: "piped" | "null" | "inherit";
   readonly stderr?: "piped" | "null" | "inherit";
@@ -81,6 +83,17 @@ async function pump(
   }
 }
 
+/** Writes `input` to a child's standard input and closes it; a child that exits first ends it. */
+async function feed(stdin: WritableStream<Uint8Array>, input: string | Uint8Array): Promise<void> {
+  const writer = stdin.getWriter();
+  try {
+    await writer.write(typeof input === "string" ? new TextEncoder().encode(input) : input);
+    await writer.close();
+  } catch {
+    // The child closed its standard input (it exited, or reads no more): its status tells.
+  }
+}
+
 /** Races `promise` against a deadline; resolves `undefined` on timeout and clears its timer. */
 export async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -128,11 +141,12 @@ export class Child implements AsyncDisposable {
       ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
       ...(options.env === undefined ? {} : { env: options.env }),
       clearEnv: options.clearEnv ?? false,
-      stdin: options.stdin ?? "null",
+      stdin: options.input === undefined ? options.stdin ?? "null" : "piped",
       stdout,
       stderr,
     }).spawn();
     this.pid = this.process.pid;
+    const fed = options.input === undefined ? undefined : feed(this.process.stdin, options.input);
     const drained = Promise.all([
       stdout === "piped"
         ? pump(this.process.stdout, this.#out, () => this.#firstStdoutMs ??= performance.now())
@@ -142,6 +156,7 @@ export class Child implements AsyncDisposable {
     this.status = this.process.status.then(async (status) => {
       this.#exited = true;
       await drained;
+      await fed;
       return status;
     });
   }

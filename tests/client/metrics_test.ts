@@ -3,44 +3,17 @@
 // series end, and the rendered text passes the real Prometheus linter (promtool).
 import assert from "node:assert/strict";
 import { ReceiverStats } from "../../lib/rtp/session_stats.ts";
-import { writeRtpHeader } from "../../lib/rtp/writer.ts";
 import {
   CLIENT_FAMILIES,
   ClientMetrics,
   type StreamFigures,
   type TsFigures,
 } from "../../lib/client/metrics.ts";
-import { summaryRecords, type ViewContext } from "../../lib/client/stats_view.ts";
+import { summaryRecords } from "../../lib/client/stats_view.ts";
 import { createExposition, type Sample } from "../../lib/common/prometheus.ts";
 import { promtoolCheck } from "../support/prometheus.ts";
-
-/** Feeds `seqs` of `ssrc` to `stats`, one packet every `stepMs` from `startMs`; returns the end time. */
-function feed(
-  stats: ReceiverStats,
-  ssrc: number,
-  seqs: readonly number[],
-  startMs: number,
-  stepMs = 10,
-): number {
-  const packet = new Uint8Array(12 + 1316);
-  let at = startMs;
-  for (const seq of seqs) {
-    writeRtpHeader(packet, {
-      payloadType: 33,
-      marker: false,
-      sequenceNumber: seq,
-      timestamp: seq * 900,
-      ssrc,
-    });
-    stats.onDatagram(packet, at);
-    at += stepMs;
-  }
-  return at;
-}
-
-function range(from: number, to: number): number[] {
-  return Array.from({ length: to - from }, (_, i) => from + i);
-}
+import { peerTest } from "../support/peer_requirements.ts";
+import { feedSequence, range, viewContext } from "../support/receiver_fixtures.ts";
 
 function value(
   samples: Map<string, Sample[]>,
@@ -66,17 +39,7 @@ function figures(
 /** promtool's one remark on the client's metrics (see the exposition test). */
 const BITS_LINT = 'rtp_bitrate_bits_per_second use base unit "bytes" instead of "bits"';
 
-const context: ViewContext = {
-  group: "239.0.0.1",
-  port: 5004,
-  interfaceName: "lo",
-  formats: [],
-  state: "receiving",
-  elapsedS: 1,
-  stalls: 0,
-  stalledS: 0,
-  stallAfterS: 2,
-};
+const context = viewContext({ elapsedS: 1 });
 
 Deno.test("ClientMetrics exports each SSRC's figures equal to the snapshot and the JSON summary", () => {
   const stats = new ReceiverStats();
@@ -85,8 +48,8 @@ Deno.test("ClientMetrics exports each SSRC's figures equal to the snapshot and t
   seqs.splice(100, 0, 99, 98, 97);
   [seqs[150], seqs[151]] = [seqs[151]!, seqs[150]!];
   [seqs[160], seqs[161]] = [seqs[161]!, seqs[160]!];
-  let at = feed(stats, 0x1234, seqs, 1000);
-  at = feed(stats, 0x9999, range(7000, 7100), at);
+  let at = feedSequence(stats, 0x1234, seqs, 1000);
+  at = feedSequence(stats, 0x9999, range(7000, 7100), at);
   const metrics = new ClientMetrics();
   const samples = metrics.collect([figures("news", stats, at)], at);
   const total = stats.snapshot(at);
@@ -114,9 +77,9 @@ Deno.test("ClientMetrics exports each SSRC's figures equal to the snapshot and t
 
 Deno.test("ClientMetrics takes the bitrate of the interval when one is given, and 0 for a quiet SSRC", () => {
   const stats = new ReceiverStats();
-  let at = feed(stats, 1, range(0, 100), 0);
+  let at = feedSequence(stats, 1, range(0, 100), 0);
   stats.takeInterval(at);
-  at = feed(stats, 1, range(100, 150), at, 5);
+  at = feedSequence(stats, 1, range(100, 150), at, 5);
   const interval = stats.takeInterval(at);
   const metrics = new ClientMetrics();
   let samples = metrics.collect([figures("a", stats, at, { interval })], at);
@@ -136,13 +99,13 @@ Deno.test("ClientMetrics counters never go down across a re-join, with or withou
       const metrics = new ClientMetrics();
       const labels = { stream: "s", ssrc: "7" };
       let stats = new ReceiverStats();
-      let at = feed(stats, 7, range(0, 100).filter((s) => s !== 10), 0);
+      let at = feedSequence(stats, 7, range(0, 100).filter((s) => s !== 10), 0);
       const epoch = (n: number) => (withEpoch ? { epoch: n } : {});
       metrics.observe([figures("s", stats, at, { stalls: 2, ...epoch(1) })], at);
       // Re-join: a fresh ReceiverStats; the same sender (same SSRC) goes on.
       stats = new ReceiverStats();
       metrics.observe([figures("s", stats, at, { stalls: 0, state: "waiting", ...epoch(2) })], at);
-      at = feed(stats, 7, range(200, 350).filter((s) => s !== 300), at + 500);
+      at = feedSequence(stats, 7, range(200, 350).filter((s) => s !== 300), at + 500);
       const samples = metrics.collect([figures("s", stats, at, { stalls: 1, ...epoch(2) })], at);
       assert.equal(value(samples, "rtp_packets_received_total", labels), 99 + 149);
       assert.equal(value(samples, "rtp_packets_lost_total", labels), 2);
@@ -154,8 +117,8 @@ Deno.test("ClientMetrics counters never go down across a re-join, with or withou
 Deno.test("ClientMetrics keeps an ended SSRC for the retention time beside the new one, then drops it", () => {
   const metrics = new ClientMetrics({ retentionMs: 60_000 });
   const stats = new ReceiverStats();
-  let at = feed(stats, 1, range(0, 100), 0);
-  at = feed(stats, 2, range(5000, 5100), at); // the sender restarted with a new SSRC
+  let at = feedSequence(stats, 1, range(0, 100), 0);
+  at = feedSequence(stats, 2, range(5000, 5100), at); // the sender restarted with a new SSRC
   let samples = metrics.collect([figures("s", stats, at)], at);
   assert.equal(value(samples, "rtp_packets_received_total", { stream: "s", ssrc: "1" }), 100);
   assert.equal(value(samples, "rtp_packets_received_total", { stream: "s", ssrc: "2" }), 100);
@@ -171,10 +134,10 @@ Deno.test("ClientMetrics keeps an ended SSRC for the retention time beside the n
 Deno.test("ClientMetrics holds a cumulative lost that dips after a late packet at its high-water mark", () => {
   const metrics = new ClientMetrics();
   const stats = new ReceiverStats();
-  let at = feed(stats, 3, range(0, 50).filter((s) => s !== 40), 0);
+  let at = feedSequence(stats, 3, range(0, 50).filter((s) => s !== 40), 0);
   metrics.observe([figures("s", stats, at)], at);
   assert.equal(stats.snapshot(at).sources[0]!.lost, 1);
-  at = feed(stats, 3, [40], at); // the "lost" packet arrives late
+  at = feedSequence(stats, 3, [40], at); // the "lost" packet arrives late
   assert.equal(stats.snapshot(at).sources[0]!.lost, 0);
   const samples = metrics.collect([figures("s", stats, at)], at);
   assert.equal(value(samples, "rtp_packets_lost_total", { stream: "s", ssrc: "3" }), 1);
@@ -196,7 +159,7 @@ function tsFigures(cc: Record<number, number>, other = 0): TsFigures {
 Deno.test("ClientMetrics exports MPEG-TS figures per stream and continuity errors per PID", () => {
   const metrics = new ClientMetrics({ retentionMs: 10_000 });
   const stats = new ReceiverStats();
-  const at = feed(stats, 1, range(0, 10), 0);
+  const at = feedSequence(stats, 1, range(0, 10), 0);
   let samples = metrics.collect([
     figures("tv", stats, at, { ts: tsFigures({ 0: 0, 256: 4, 257: 1 }, 10), socketDrops: 12 }),
   ], at);
@@ -237,7 +200,7 @@ Deno.test("ClientMetrics keeps its series count flat over 5 000 SSRC changes and
     const streams: StreamFigures[] = [];
     for (let s = 0; s < 5; s++) {
       const stats = new ReceiverStats();
-      at = feed(stats, round * 5 + s, range(0, 3), at, 1);
+      at = feedSequence(stats, round * 5 + s, range(0, 3), at, 1);
       const pids = { [round % 8191]: 1, 0: 0 };
       streams.push(
         figures(`stream-${(round + s) % 7}`, stats, at, { epoch: round, ts: tsFigures(pids) }),
@@ -254,39 +217,49 @@ Deno.test("ClientMetrics keeps its series count flat over 5 000 SSRC changes and
   );
 });
 
-Deno.test("the client's exposition passes promtool and escapes hostile stream names", async () => {
-  const metrics = new ClientMetrics();
-  const stats = new ReceiverStats();
-  const at = feed(stats, 0xfedcba98, range(0, 20), 0);
-  const names = ['quote"d', "back\\slash", "new\nline", "ünïcødé 📺", "plain"];
-  const streams = names.map((name) =>
-    figures(name, stats, at, { ts: tsFigures({ 256: 1 }), socketDrops: 0 })
-  );
-  const exposition = await createExposition(CLIENT_FAMILIES, () => metrics.collect(streams, at));
-  const text = await exposition.render();
-  assert.match(exposition.contentType, /^text\/plain; version=0\.0\.4/);
-  assert.ok(text.includes('rtp_packets_received_total{stream="quote\\"d",ssrc="4275878552"} 20'));
-  assert.ok(text.includes('stream="back\\\\slash"'));
-  assert.ok(text.includes('stream="new\\nline"'));
-  assert.ok(text.includes("process_resident_memory_bytes "));
-  // The issue names the bitrate in bits (as network tools count); promtool's naming lint prefers
-  // bytes. That lint (exit 3) is the only remark allowed: no parse error (exit 1), nothing else.
-  const result = await promtoolCheck(text);
-  assert.equal(result.code, 3, result.output);
-  assert.deepEqual(result.output.trim().split("\n"), [BITS_LINT]);
+await peerTest({
+  name: "the client's exposition passes promtool and escapes hostile stream names",
+  peers: ["prometheus"],
+  netns: false,
+  async fn() {
+    const metrics = new ClientMetrics();
+    const stats = new ReceiverStats();
+    const at = feedSequence(stats, 0xfedcba98, range(0, 20), 0);
+    const names = ['quote"d', "back\\slash", "new\nline", "ünïcødé 📺", "plain"];
+    const streams = names.map((name) =>
+      figures(name, stats, at, { ts: tsFigures({ 256: 1 }), socketDrops: 0 })
+    );
+    const exposition = await createExposition(CLIENT_FAMILIES, () => metrics.collect(streams, at));
+    const text = await exposition.render();
+    assert.match(exposition.contentType, /^text\/plain; version=0\.0\.4/);
+    assert.ok(text.includes('rtp_packets_received_total{stream="quote\\"d",ssrc="4275878552"} 20'));
+    assert.ok(text.includes('stream="back\\\\slash"'));
+    assert.ok(text.includes('stream="new\\nline"'));
+    assert.ok(text.includes("process_resident_memory_bytes "));
+    // The issue names the bitrate in bits (as network tools count); promtool's naming lint prefers
+    // bytes. That lint (exit 3) is the only remark allowed: no parse error (exit 1), nothing else.
+    const result = await promtoolCheck(text);
+    assert.equal(result.code, 3, result.output);
+    assert.deepEqual(result.output.trim().split("\n"), [BITS_LINT]);
+  },
 });
 
-Deno.test("promtool rejects what the exposition must never write (the check can fail)", async () => {
-  const bad = await promtoolCheck('x_total{stream="a"b"} 1\n');
-  assert.equal(bad.code, 1, bad.output);
-  const lint = await promtoolCheck("# TYPE up_total gauge\nup_total 1\n");
-  assert.notEqual(lint.code, 0, lint.output);
+await peerTest({
+  name: "promtool rejects what the exposition must never write (the check can fail)",
+  peers: ["prometheus"],
+  netns: false,
+  async fn() {
+    const bad = await promtoolCheck('x_total{stream="a"b"} 1\n');
+    assert.equal(bad.code, 1, bad.output);
+    const lint = await promtoolCheck("# TYPE up_total gauge\nup_total 1\n");
+    assert.notEqual(lint.code, 0, lint.output);
+  },
 });
 
 Deno.test("ClientMetrics does not take a first epoch, given late, for a restart", () => {
   const metrics = new ClientMetrics();
   const stats = new ReceiverStats();
-  const at = feed(stats, 5, range(0, 30), 0);
+  const at = feedSequence(stats, 5, range(0, 30), 0);
   metrics.observe([figures("s", stats, at, { stalls: 2 })], at);
   const samples = metrics.collect([figures("s", stats, at, { stalls: 2, epoch: 1 })], at);
   assert.equal(value(samples, "rtp_packets_received_total", { stream: "s", ssrc: "5" }), 30);

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { Reporter, reportsUrl } from "../../lib/client/reporter.ts";
 import { REPORT_LIMITS } from "../../lib/common/receiver_report.ts";
-import { delay } from "../../lib/common/delay.ts";
+import { waitUntil } from "../../scripts/support/poll.ts";
 
 interface Received {
   path: string;
@@ -40,14 +40,6 @@ function reportServer(options: { status?: number; hold?: boolean } = {}) {
   };
 }
 
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await delay(5);
-  }
-}
-
 function stats(n: number, stream: string): Record<string, unknown> {
   return { type: "stats", stream, packets: n, lost: 0, state: "receiving" };
 }
@@ -79,9 +71,9 @@ Deno.test("Reporter posts each stream's records every period with the receiver i
     for (const stream of ["news", "sport"]) {
       reporter.add(stream, [stats(s, stream)], [{ type: "summary", packets: s * 10 }], s * 1000);
     }
-    if (s === 6) await until(() => reporter.counts().sent === 2, "the first reports");
+    if (s === 6) await waitUntil(() => reporter.counts().sent === 2, 5000, "the first reports");
   }
-  await until(() => reporter.counts().sent === 4, "4 reports");
+  await waitUntil(() => reporter.counts().sent === 4, 5000, "4 reports");
   assert.deepEqual(reporter.counts(), { sent: 4, dropped: 0, failed: 0, inFlight: 0 });
   const news = server.received.filter((r) => r.path === "/streams/news/reports");
   assert.equal(news.length, 2);
@@ -110,18 +102,18 @@ Deno.test("Reporter never waits for a slow server and drops reports while one is
   const started = performance.now();
   for (let s = 1; s <= 4; s++) reporter.add("news", [stats(s, "news")], [], s * 1000);
   assert.ok(performance.now() - started < 50, "add() returned at once");
-  await until(() => server.received.length === 1, "the first report to arrive");
+  await waitUntil(() => server.received.length === 1, 5000, "the first report to arrive");
   assert.deepEqual(reporter.counts(), { sent: 0, dropped: 2, failed: 0, inFlight: 1 });
   server.release();
-  await until(() => reporter.counts().sent === 1, "the held report to complete");
+  await waitUntil(() => reporter.counts().sent === 1, 5000, "the held report to complete");
   reporter.add("news", [stats(5, "news")], [], 5000);
-  await until(() => server.received.length === 2, "the next report");
+  await waitUntil(() => server.received.length === 2, 5000, "the next report");
   assert.deepEqual(
     (server.received[1]!.body.records as { packets: number }[]).map((r) => r.packets),
     [5],
   );
   server.release();
-  await until(() => reporter.counts().sent === 2, "the next report to complete");
+  await waitUntil(() => reporter.counts().sent === 2, 5000, "the next report to complete");
   assert.deepEqual(reporter.counts(), { sent: 2, dropped: 2, failed: 0, inFlight: 0 });
   await reporter.close();
 });
@@ -138,7 +130,7 @@ Deno.test("Reporter abandons a report after its timeout and counts refused and f
     });
     reporter.add("news", [stats(1, "news")], [], 1000);
     reporter.add("news", [stats(2, "news")], [], 2000);
-    await until(() => reporter.counts().failed === 1, "the timeout");
+    await waitUntil(() => reporter.counts().failed === 1, 5000, "the timeout");
     assert.deepEqual(failures, ["news: no answer within 200 ms"]);
     assert.equal(reporter.counts().inFlight, 0);
     await reporter.close();
@@ -153,7 +145,7 @@ Deno.test("Reporter abandons a report after its timeout and counts refused and f
     });
     reporter.add("news", [stats(1, "news")], [], 1000);
     reporter.add("news", [stats(2, "news")], [], 2000);
-    await until(() => reporter.counts().failed === 1, "the refusal");
+    await waitUntil(() => reporter.counts().failed === 1, 5000, "the refusal");
     assert.match(failures[0]!, /^HTTP 401/);
     await reporter.close();
   });
@@ -164,7 +156,7 @@ Deno.test("Reporter abandons a report after its timeout and counts refused and f
     const reporter = new Reporter({ server: `http://127.0.0.1:${port}`, everyS: 1 });
     reporter.add("news", [stats(1, "news")], [], 1000);
     reporter.add("news", [stats(2, "news")], [], 2000);
-    await until(() => reporter.counts().failed === 1, "the connection error");
+    await waitUntil(() => reporter.counts().failed === 1, 5000, "the connection error");
     await reporter.close();
   });
 });
@@ -175,7 +167,7 @@ Deno.test("Reporter keeps a report within the server's body limit by dropping it
   const big = (n: number) => ({ ...stats(n, "news"), padding: "x".repeat(2000) });
   reporter.add("news", Array.from({ length: 100 }, (_, i) => big(i)), [], 1000);
   reporter.add("news", [big(100)], [], 2000);
-  await until(() => reporter.counts().sent === 1, "the report");
+  await waitUntil(() => reporter.counts().sent === 1, 5000, "the report");
   const body = server.received[0]!.body;
   const size = new TextEncoder().encode(JSON.stringify(body)).byteLength;
   assert.ok(size <= REPORT_LIMITS.MAX_BODY_BYTES, `${size} bytes`);

@@ -5,31 +5,21 @@
 import assert from "node:assert/strict";
 import { ReceiverStats } from "../../lib/rtp/session_stats.ts";
 import { MAX_SOURCE_ROWS, renderTable } from "../../lib/client/stats_table.ts";
-import type { ViewContext } from "../../lib/client/stats_view.ts";
 import { stripControls, visibleLength } from "../../lib/client/terminal_text.ts";
+import { mp2tPacket, viewContext } from "../support/receiver_fixtures.ts";
 
-function packet(seq: number, ssrc: number): Uint8Array {
-  const u8 = new Uint8Array(12 + 1316);
-  const view = new DataView(u8.buffer);
-  u8[0] = 0x80;
-  u8[1] = 33;
-  view.setUint16(2, seq & 0xffff);
-  view.setUint32(4, seq * 450);
-  view.setUint32(8, ssrc);
-  return u8;
-}
-
-const context: ViewContext = {
-  group: "239.0.0.1",
-  port: 5004,
+const context = viewContext({
   interfaceName: "any interface",
   formats: [{ payloadType: 33, encoding: "MP2T", clockRate: 90000 }],
-  state: "receiving",
   elapsedS: 12,
   stalls: 1,
   stalledS: 2.5,
-  stallAfterS: 2,
-};
+});
+
+/** An MP2T datagram timestamped 5 ms a sequence number (the sources below arrive 10 ms apart). */
+function packet(seq: number, ssrc: number): Uint8Array {
+  return mp2tPacket(seq, ssrc, seq * 450);
+}
 
 /** Source A sends 0-3 s with 1 loss and is followed at 5 s by source B (an SSRC change), which sends to 9 s. */
 function twoSources(): ReceiverStats {

@@ -1,41 +1,22 @@
+// Tests of lib/client/stats_view.ts: the `stats` and `summary` JSON lines a client writes (their
+// documented keys in order, quiet intervals, stall figures), and the table drawn from the same snapshot.
 import assert from "node:assert/strict";
 import { ReceiverStats } from "../../lib/rtp/session_stats.ts";
-import {
-  intervalRecords,
-  STATS_KEYS,
-  summaryRecords,
-  type ViewContext,
-} from "../../lib/client/stats_view.ts";
+import { intervalRecords, STATS_KEYS, summaryRecords } from "../../lib/client/stats_view.ts";
 import { renderTable } from "../../lib/client/stats_table.ts";
+import { mp2tPacket, viewContext } from "../support/receiver_fixtures.ts";
 
-function packet(seq: number, ssrc: number, timestamp: number): Uint8Array {
-  const u8 = new Uint8Array(12 + 1316);
-  const view = new DataView(u8.buffer);
-  u8[0] = 0x80;
-  u8[1] = 33;
-  view.setUint16(2, seq);
-  view.setUint32(4, timestamp);
-  view.setUint32(8, ssrc);
-  return u8;
-}
-
-const context: ViewContext = {
-  group: "239.0.0.1",
-  port: 5004,
+const context = viewContext({
   interfaceName: "any interface",
   formats: [{ payloadType: 33, encoding: "MP2T", clockRate: 90000 }],
-  state: "receiving",
   elapsedS: 2,
-  stalls: 0,
-  stalledS: 0,
-  stallAfterS: 2,
-};
+});
 
 function feed(): ReceiverStats {
   const stats = new ReceiverStats({ clockRates: new Map([[33, 90000]]) });
   for (let i = 0; i < 100; i++) {
     if (i === 50) continue; // one loss
-    stats.onDatagram(packet(i, 0xabcd, i * 450), i * 5);
+    stats.onDatagram(mp2tPacket(i, 0xabcd, i * 450), i * 5);
   }
   stats.onDatagram(new Uint8Array([1, 2, 3]), 500);
   return stats;

@@ -11,8 +11,9 @@ import { CLIENT_FAMILIES, ClientMetrics, type StreamFigures } from "../../lib/cl
 import { createExposition } from "../../lib/common/prometheus.ts";
 import { ConfigError } from "../../lib/common/errors.ts";
 import { ReceiverStats } from "../../lib/rtp/session_stats.ts";
-import { writeRtpHeader } from "../../lib/rtp/writer.ts";
 import { startPrometheus } from "../support/prometheus.ts";
+import { peerTest } from "../support/peer_requirements.ts";
+import { feedSequence, range } from "../support/receiver_fixtures.ts";
 
 Deno.test("parseListenAddress() reads HOST:PORT, [IPv6]:PORT and :PORT, and names the flag otherwise", async (t) => {
   const good: [string, string, number][] = [
@@ -84,33 +85,16 @@ Deno.test("serveMetrics() serves on an ephemeral port and names --metrics when t
   );
 });
 
-function feed(
-  stats: ReceiverStats,
-  ssrc: number,
-  from: number,
-  to: number,
-  startMs: number,
-): number {
-  const packet = new Uint8Array(12 + 1316);
-  let at = startMs;
-  for (let seq = from; seq < to; seq++) {
-    if (seq % 50 === 7) continue; // one packet in 50 lost
-    writeRtpHeader(packet, {
-      payloadType: 33,
-      marker: false,
-      sequenceNumber: seq,
-      timestamp: seq * 900,
-      ssrc,
-    });
-    stats.onDatagram(packet, at);
-    at += 10;
-  }
-  return at;
+/** Feeds `from` up to `to` of `ssrc`, one packet in 50 lost, 10 ms apart; returns the end time. */
+function feed(stats: ReceiverStats, ssrc: number, from: number, to: number, startMs: number) {
+  return feedSequence(stats, ssrc, range(from, to).filter((seq) => seq % 50 !== 7), startMs);
 }
 
-Deno.test({
+await peerTest({
   name:
     "a real Prometheus server scrapes /metrics and reads the snapshot figures and hostile labels",
+  peers: ["prometheus"],
+  netns: false,
   async fn() {
     const names = ['quote"d', "back\\slash", "new\nline", "tab\there", "ünïcødé 📺"];
     const stats = names.map(() => new ReceiverStats());

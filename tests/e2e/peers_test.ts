@@ -3,11 +3,11 @@
 // ffprobe and VLC open SDP files (RFC 8866) for MPEG-TS (RFC 2250) and H.264 (RFC 6184) streams.
 
 import assert from "node:assert/strict";
-import { delay } from "../../lib/common/delay.ts";
 import { randomRtpPort } from "../../scripts/support/endpoints.ts";
 import { Collector } from "../support/multicast_collector.ts";
 import * as peers from "../support/peers.ts";
 import { peerTest } from "../support/peer_requirements.ts";
+import { waitUntil } from "../../scripts/support/poll.ts";
 
 const GROUP = "239.0.0.1";
 const TS_PACKET = 188;
@@ -46,15 +46,6 @@ async function streamWithSdp(
     ? await peers.startVlcRtp({ file: fixture.clip, group: GROUP, port, soutKeep: true })
     : peers.startFfmpegH264Rtp({ file: fixture.clip, group: GROUP, port });
   return { sdpFile, [Symbol.asyncDispose]: () => peer.stop() };
-}
-
-/** Polls `condition` every 20 ms until it holds; throws naming `what` after `timeoutMs`. */
-async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() >= deadline) throw new Error(`Timed out after ${timeoutMs} ms: ${what}`);
-    await delay(20);
-  }
 }
 
 /** Fixed RTP header fields of one received datagram, with what the tests check of its payload. */

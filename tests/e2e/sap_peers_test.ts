@@ -16,31 +16,15 @@ import {
   type FfprobeStream,
   ffprobeUrl,
   makeClip,
-  peersAvailable,
   startVlcRtp,
   VLC_HEADLESS_FLAGS,
 } from "../support/peers.ts";
+import { waitUntil } from "../../scripts/support/poll.ts";
+import { peerTest } from "../support/peer_requirements.ts";
+import { randomRtpPort } from "../../scripts/support/endpoints.ts";
+import { Child, runToEnd } from "../../scripts/support/process.ts";
 
-const inNetns = Deno.env.get("GATEWAY_NETNS") === "1";
 const MP2T = { payloadType: 33, encoding: "MP2T", clockRate: 90000 } as const;
-
-async function requirePeer(peer: "vlc" | "ffmpeg"): Promise<void> {
-  if (!(await peersAvailable())[peer]) throw new Error(`${peer} is not available here`);
-}
-
-/** Polls `condition` every 20 ms until it holds; throws naming `what` after `timeoutMs`. */
-async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() >= deadline) throw new Error(`Timed out after ${timeoutMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-/** An even port in 20000-59998. */
-function randomPort(): number {
-  return 20_000 + 2 * (crypto.getRandomValues(new Uint16Array(1))[0]! % 20_000);
-}
 
 let clipPromise: Promise<string> | undefined;
 function clip(): Promise<string> {
@@ -102,12 +86,11 @@ function assertTestSourceProbed(streams: readonly FfprobeStream[]): void {
   assert.equal(audio!.channels, 1);
 }
 
-Deno.test({
+await peerTest({
   name: "ffprobe sap://224.2.127.254 finds the 239.0.0.1 stream we announce and opens it",
-  ignore: !inNetns,
+  peers: ["ffmpeg"],
   async fn() {
-    await requirePeer("ffmpeg");
-    const port = randomPort();
+    const port = randomRtpPort();
     await using _source = startSource("239.0.0.1", port);
     const catalog = new Catalog([{
       name: "news",
@@ -126,12 +109,11 @@ Deno.test({
   },
 });
 
-Deno.test({
+await peerTest({
   name: "ffprobe sap://239.255.255.255 finds a local-scope stream on its scope's SAP group",
-  ignore: !inNetns,
+  peers: ["ffmpeg"],
   async fn() {
-    await requirePeer("ffmpeg");
-    const port = randomPort();
+    const port = randomRtpPort();
     await using _source = startSource("239.255.0.31", port);
     const catalog = new Catalog([{
       name: "local",
@@ -147,27 +129,21 @@ Deno.test({
   },
 });
 
-Deno.test({
+await peerTest({
   name:
     "the listener finds what ffmpeg -f sap announces, counts its RTP on the SAP port, sees its deletion",
-  ignore: !inNetns,
+  peers: ["ffmpeg"],
   async fn() {
-    await requirePeer("ffmpeg");
     const events: DirectoryEvent[] = [];
     await using listener = await SapListener.open({ onEvent: (e) => events.push(e) });
     // The command of the issue: media to the SAP group and port itself, so RTP lands on 9875 too.
-    const ffmpeg = new Deno.Command("ffmpeg", {
-      args: [
-        ...["-hide_banner", "-nostdin", "-loglevel", "error", "-re"],
-        ...["-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "3"],
-        ...["-c:v", "libx264", "-preset", "ultrafast", "-metadata", "title=ffnews"],
-        ...["-f", "sap", "sap://224.2.127.254:9875?ttl=1"],
-      ],
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    const output = await ffmpeg.output();
-    assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+    const output = await runToEnd("ffmpeg", [
+      ...["-hide_banner", "-nostdin", "-loglevel", "error", "-re"],
+      ...["-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "3"],
+      ...["-c:v", "libx264", "-preset", "ultrafast", "-metadata", "title=ffnews"],
+      ...["-f", "sap", "sap://224.2.127.254:9875?ttl=1"],
+    ], { stdout: "null", timeoutMs: 60_000 });
+    assert.equal(output.code, 0, output.stderr);
     await waitUntil(() => events.some((e) => e.type === "deleted"), 3000, "ffmpeg's deletion");
     const found = events.find((e) => e.type === "new")!.session;
     assert.equal(found.name, "ffnews");
@@ -183,23 +159,18 @@ Deno.test({
   },
 });
 
-Deno.test({
+await peerTest({
   name: "the listener finds a stream ffmpeg announces with -f sap and joins it from the SDP",
-  ignore: !inNetns,
+  peers: ["ffmpeg"],
   async fn() {
-    await requirePeer("ffmpeg");
-    const port = randomPort();
+    const port = randomRtpPort();
     await using listener = await SapListener.open();
-    const ffmpeg = new Deno.Command("ffmpeg", {
-      args: [
-        ...["-hide_banner", "-nostdin", "-loglevel", "error", "-re"],
-        ...["-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "20"],
-        ...["-c:v", "libx264", "-preset", "ultrafast", "-metadata", "title=ffcam"],
-        ...["-f", "sap", `sap://239.255.0.32:${port}?ttl=1`],
-      ],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
+    const ffmpeg = new Child("ffmpeg", [
+      ...["-hide_banner", "-nostdin", "-loglevel", "error", "-re"],
+      ...["-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "20"],
+      ...["-c:v", "libx264", "-preset", "ultrafast", "-metadata", "title=ffcam"],
+      ...["-f", "sap", `sap://239.255.0.32:${port}?ttl=1`],
+    ], { stdout: "null", stderr: "null" });
     try {
       await waitUntil(() => listener.snapshot().sessions.length === 1, 5000, "ffmpeg's session");
       const [session] = listener.snapshot().sessions;
@@ -208,19 +179,17 @@ Deno.test({
       assert.equal(session!.port, port);
       assert.equal(await joinAndReceive(session!), 96);
     } finally {
-      ffmpeg.kill("SIGINT");
-      await ffmpeg.status;
+      await ffmpeg.stop("SIGINT");
     }
   },
 });
 
-Deno.test({
+await peerTest({
   name:
     "the listener finds what VLC announces with #rtp{...,sap,name=...} and joins it from the SDP",
-  ignore: !inNetns,
+  peers: ["vlc", "ffmpeg"],
   async fn() {
-    await requirePeer("vlc");
-    const port = randomPort();
+    const port = randomRtpPort();
     // gw1: the IPv6 end of the namespace's veth pair, where VLC's IPv6 announcements arrive.
     await using listener = await SapListener.open({ interfaceV6: "gw1" });
     await using _vlc = await startVlcRtp({
@@ -245,38 +214,31 @@ Deno.test({
   },
 });
 
-Deno.test({
+await peerTest({
   name:
     "VLC refuses to announce 239.0.0.1 with SAP on an IPv4-only host (our fallback fills the gap)",
-  ignore: !inNetns,
+  peers: ["vlc", "ffmpeg"],
   async fn() {
-    await requirePeer("vlc");
     const home = await Deno.makeTempDir({ prefix: "sap-vlc-" });
     try {
       // A nested namespace without the veth pair: VLC then uses IPv4 and applies its scope rule.
-      const vlc = new Deno.Command("unshare", {
-        args: [
-          "-n",
-          "sh",
-          "-c",
-          'ip link set lo up && ip route add 224.0.0.0/4 dev lo && exec "$@"',
-          "vlc-ipv4-only",
-          ...AS_NOBODY,
-          "timeout",
-          "5",
-          "cvlc",
-          ...VLC_HEADLESS_FLAGS,
-          "--ttl=0",
-          await clip(),
-          "--sout",
-          `#rtp{dst=239.0.0.1,port=${randomPort()},mux=ts,sap,name=refused}`,
-          "vlc://quit",
-        ],
-        env: { HOME: home },
-        stdout: "null",
-        stderr: "piped",
-      }).spawn();
-      const stderr = new TextDecoder().decode((await vlc.output()).stderr);
+      const { stderr } = await runToEnd("unshare", [
+        "-n",
+        "sh",
+        "-c",
+        'ip link set lo up && ip route add 224.0.0.0/4 dev lo && exec "$@"',
+        "vlc-ipv4-only",
+        ...AS_NOBODY,
+        "timeout",
+        "5",
+        "cvlc",
+        ...VLC_HEADLESS_FLAGS,
+        "--ttl=0",
+        await clip(),
+        "--sout",
+        `#rtp{dst=239.0.0.1,port=${randomRtpPort()},mux=ts,sap,name=refused}`,
+        "vlc://quit",
+      ], { env: { HOME: home }, stdout: "null", timeoutMs: 30_000 });
       assert.match(stderr, /Out-of-scope multicast address not supported by SAP/);
     } finally {
       await Deno.remove(home, { recursive: true });

@@ -1,5 +1,9 @@
+// lib/net/kernel_socket.ts's Linux constants (socket(7), ip(7), ipv6(7) options, errno(3)) and
+// struct layouts against what gcc and this machine's C library headers say (tests/testdata/kernel_abi.c).
 import assert from "node:assert/strict";
 import { ERRNO, LINUX, LP64_LAYOUT } from "../../lib/net/kernel_socket.ts";
+import { peerTest } from "../support/peer_requirements.ts";
+import { runToEnd } from "../../scripts/support/process.ts";
 
 const linux = Deno.build.os === "linux";
 const source = new URL("../testdata/kernel_abi.c", import.meta.url).pathname;
@@ -12,21 +16,20 @@ async function abiFromC(): Promise<{
 }> {
   const binary = await Deno.makeTempFile({ prefix: "kernel_abi_" });
   try {
-    const build = await new Deno.Command("gcc", {
-      args: ["-Wall", "-Werror", "-o", binary, source],
-      stderr: "piped",
-    }).output();
-    assert.ok(build.success, new TextDecoder().decode(build.stderr));
-    const run = await new Deno.Command(binary, { stdout: "piped" }).output();
+    const build = await runToEnd("gcc", ["-Wall", "-Werror", "-o", binary, source]);
+    assert.ok(build.success, build.stderr);
+    const run = await runToEnd(binary, []);
     assert.ok(run.success);
-    return JSON.parse(new TextDecoder().decode(run.stdout));
+    return JSON.parse(run.stdout);
   } finally {
     await Deno.remove(binary);
   }
 }
 
-Deno.test({
+await peerTest({
   name: "kernel_socket.ts option numbers, errno values and struct layouts match the C headers",
+  peers: ["gcc"],
+  netns: false,
   ignore: !linux || (Deno.build.arch !== "x86_64" && Deno.build.arch !== "aarch64"),
   async fn(t) {
     const abi = await abiFromC();

@@ -7,18 +7,10 @@ import { MulticastReceiver } from "../../lib/net/multicast_receiver.ts";
 import { SourceFilter } from "../../lib/net/source_filter.ts";
 import type { SourceSnapshot } from "../../lib/rtp/source_stats.ts";
 import { sendRtpStream } from "../../lib/source/rtp_source.ts";
-import {
-  Collector,
-  randomGroup4,
-  randomGroup6,
-  randomPort,
-  udpRcvbufErrors,
-  waitUntil,
-} from "./receiver_collector.ts";
-
-const inNetns = Deno.env.get("GATEWAY_NETNS") === "1";
-const kernelPath = Deno.build.os === "linux" &&
-  (Deno.build.arch === "x86_64" || Deno.build.arch === "aarch64");
+import { Collector, kernelTest } from "./receiver_collector.ts";
+import { randomGroup4, randomGroup6, randomRtpPort } from "../../scripts/support/endpoints.ts";
+import { readUdpCounters } from "../../scripts/support/proc_counters.ts";
+import { delay } from "../../lib/common/delay.ts";
 
 /** The counters both paths must agree on exactly (everything but timing). */
 function counts(source: SourceSnapshot | undefined) {
@@ -42,12 +34,11 @@ function assertJitterClose(kernelMs: number, denoMs: number): void {
   );
 }
 
-Deno.test({
+kernelTest({
   name: "kernel and Deno receivers give equal figures on the same impaired stream",
-  ignore: !inNetns || !kernelPath,
   async fn() {
     const group = randomGroup4();
-    const port = randomPort();
+    const port = randomRtpPort();
     await using kernel = new Collector(await KernelReceiver.open({ group, port }));
     await using deno = new Collector(await MulticastReceiver.open({ group, port }));
     const truth = await sendRtpStream({
@@ -78,12 +69,11 @@ Deno.test({
   },
 });
 
-Deno.test({
+kernelTest({
   name: "kernel arrival times come before the Deno path sees the same datagram, on its time base",
-  ignore: !inNetns || !kernelPath,
   async fn() {
     const group = randomGroup4();
-    const port = randomPort();
+    const port = randomRtpPort();
     await using kernel = new Collector(await KernelReceiver.open({ group, port }));
     await using deno = new Collector(await MulticastReceiver.open({ group, port }));
     const before = performance.now();
@@ -101,12 +91,11 @@ Deno.test({
   },
 });
 
-Deno.test({
+kernelTest({
   name: "a source-specific kernel join never delivers another sender's packets (IPv4)",
-  ignore: !inNetns || !kernelPath,
   async fn() {
     const group = randomGroup4();
-    const port = randomPort();
+    const port = randomRtpPort();
     const wanted = "127.0.0.2";
     await using kernel = new Collector(
       await KernelReceiver.open({ group, port, sources: [wanted] }),
@@ -141,17 +130,16 @@ Deno.test({
   },
 });
 
-Deno.test({
+kernelTest({
   name: "socketDrops equals the growth of RcvbufErrors when the receiver is starved",
-  ignore: !inNetns || !kernelPath,
   async fn() {
     const group = randomGroup4();
-    const port = randomPort();
+    const port = randomRtpPort();
     const receiver = await KernelReceiver.open({ group, port, receiveBufferBytes: 2048 });
-    const before = udpRcvbufErrors();
+    const before = readUdpCounters().rcvbufErrors;
     // A burst while nobody reads: the tiny queue holds a few datagrams, the rest are dropped.
     const truth = await sendRtpStream({ group, port, packets: 300, bitrate: 100_000_000 });
-    const grown = udpRcvbufErrors() - before;
+    const grown = readUdpCounters().rcvbufErrors - before;
     assert.ok(grown > 200, `RcvbufErrors grew by ${grown}`);
     assert.equal(receiver.socketDrops, grown);
     await using collector = new Collector(receiver);
@@ -161,29 +149,35 @@ Deno.test({
     // Datagrams queued after the drops carry SO_RXQ_OVFL: the count stays consistent.
     const more = await sendRtpStream({ group, port, packets: 3, bitrate: 1_000_000 });
     assert.ok(await collector.waitFor(truth.sent - grown + more.sent));
-    assert.equal(receiver.socketDrops, udpRcvbufErrors() - before);
+    assert.equal(receiver.socketDrops, readUdpCounters().rcvbufErrors - before);
   },
 });
 
-Deno.test({
+/** The veth end (gw0) of the test namespace that IPv6 multicast is sent from. */
+const sender = "fd00:6a7::1";
+
+/** Sends 200 packets to `group`:`port` from {@link sender}, hop limit 1, across the veth pair. */
+function sendOverVeth(group: string, port: number) {
+  return sendRtpStream({
+    group,
+    port,
+    ttl: 1,
+    interfaceAddress: sender,
+    packets: 200,
+    bitrate: 8_000_000,
+  });
+}
+
+kernelTest({
   name: "kernel receiver joins an IPv6 group on gw1, any-source and source-specific",
-  ignore: !inNetns || !kernelPath,
   async fn(t) {
-    const sender = "fd00:6a7::1";
     await t.step("any-source on the interface named by name", async () => {
-      const group = randomGroup6();
-      const port = randomPort();
+      const group = randomGroup6("ff15");
+      const port = randomRtpPort();
       await using kernel = new Collector(
         await KernelReceiver.open({ group, port, interface: "gw1" }),
       );
-      const truth = await sendRtpStream({
-        group,
-        port,
-        ttl: 1,
-        interfaceAddress: sender,
-        packets: 200,
-        bitrate: 8_000_000,
-      });
+      const truth = await sendOverVeth(group, port);
       assert.ok(await kernel.waitFor(truth.sent));
       assert.equal(kernel.receiver.ipVersion, 6);
       assert.deepEqual(new Set(kernel.received.map((r) => r.source)), new Set([sender]));
@@ -191,8 +185,8 @@ Deno.test({
       assert.deepEqual([source?.ssrc, source?.packets, source?.lost], [truth.ssrc, 200, 0]);
     });
     await t.step("source-specific: only the named sender is delivered", async () => {
-      const group = randomGroup6();
-      const port = randomPort();
+      const group = randomGroup6("ff15");
+      const port = randomRtpPort();
       await using nobody = new Collector(
         await KernelReceiver.open({ group, port, interface: "gw1", sources: ["fd00:6a7::99"] }),
       );
@@ -202,14 +196,7 @@ Deno.test({
       await using deno = new Collector(
         await MulticastReceiver.open({ group, port, interface: "gw1" }),
       );
-      const truth = await sendRtpStream({
-        group,
-        port,
-        ttl: 1,
-        interfaceAddress: sender,
-        packets: 200,
-        bitrate: 8_000_000,
-      });
+      const truth = await sendOverVeth(group, port);
       assert.ok(await deno.waitFor(truth.sent) && await named.waitFor(truth.sent));
       assert.equal(named.received.length, truth.sent);
       assert.equal(nobody.received.length, 0, "MCAST_JOIN_SOURCE_GROUP filtered the sender");
@@ -217,14 +204,13 @@ Deno.test({
   },
 });
 
-Deno.test({
+kernelTest({
   name: "rejoin() on the same socket keeps the datagrams already queued (both paths)",
-  ignore: !inNetns || !kernelPath,
   async fn(t) {
     for (const open of [KernelReceiver.open, MulticastReceiver.open]) {
       await t.step(open === KernelReceiver.open ? "kernel" : "deno", async () => {
         const group = randomGroup4();
-        const port = randomPort();
+        const port = randomRtpPort();
         const receiver = await open({ group, port });
         const first = await sendRtpStream({ group, port, packets: 40, bitrate: 8_000_000 });
         await receiver.rejoin();
@@ -247,11 +233,10 @@ Deno.test({
   },
 });
 
-Deno.test({
+kernelTest({
   name: "two kernel receivers on one port and two groups never mix",
-  ignore: !inNetns || !kernelPath,
   async fn() {
-    const port = randomPort();
+    const port = randomRtpPort();
     const groups = [randomGroup4(), randomGroup4()];
     await using a = new Collector(await KernelReceiver.open({ group: groups[0]!, port }));
     await using b = new Collector(await KernelReceiver.open({ group: groups[1]!, port }));
@@ -261,7 +246,7 @@ Deno.test({
       ),
     );
     assert.ok(await a.waitFor(ta!.sent) && await b.waitFor(tb!.sent));
-    await waitUntil(() => false, 50); // let any stray datagram arrive
+    await delay(50); // let any stray datagram arrive
     const ssrcs = (c: Collector) => c.stats.snapshot(0).sources.map((s) => [s.ssrc, s.packets]);
     assert.deepEqual(ssrcs(a), [[ta!.ssrc, 50]]);
     assert.deepEqual(ssrcs(b), [[tb!.ssrc, 60]]);

@@ -6,11 +6,9 @@ import { KernelReceiver } from "../../lib/net/kernel_receiver.ts";
 import { KernelSocket, kernelSocketProblem } from "../../lib/net/kernel_socket.ts";
 import { MulticastReceiver } from "../../lib/net/multicast_receiver.ts";
 import { mulberry32 } from "../../lib/common/prng.ts";
-import { Collector, randomGroup4, randomPort, waitUntil } from "./receiver_collector.ts";
-
-const inNetns = Deno.env.get("GATEWAY_NETNS") === "1";
-const kernelPath = Deno.build.os === "linux" &&
-  (Deno.build.arch === "x86_64" || Deno.build.arch === "aarch64");
+import { Collector, kernelPath, kernelTest } from "./receiver_collector.ts";
+import { randomGroup4, randomRtpPort } from "../../scripts/support/endpoints.ts";
+import { pollUntil } from "../../scripts/support/poll.ts";
 
 /** A host-only sender (TTL 0, loopback on) of arbitrary datagrams to a group. */
 async function garbageSender(group: string) {
@@ -25,14 +23,13 @@ async function garbageSender(group: string) {
   return conn;
 }
 
-Deno.test({
+kernelTest({
   name: "close() during a pending receive resolves it at once, long before the idle wake-up",
-  ignore: !inNetns || !kernelPath,
   async fn(t) {
     await t.step("one receiver", async () => {
       const receiver = await KernelReceiver.open({
         group: randomGroup4(),
-        port: randomPort(),
+        port: randomRtpPort(),
         wakeMs: 10_000,
       });
       const pending = receiver.receiveBatch();
@@ -48,7 +45,7 @@ Deno.test({
       assert.equal(typeof receiver.socketDrops, "number");
     });
     await t.step("eight receivers closed together, each with a call in flight", async () => {
-      const port = randomPort();
+      const port = randomRtpPort();
       const receivers = await Promise.all(
         Array.from(
           { length: 8 },
@@ -61,7 +58,7 @@ Deno.test({
     });
     await t.step("close() racing the arrival of datagrams", async () => {
       const group = randomGroup4();
-      const port = randomPort();
+      const port = randomRtpPort();
       const sender = await garbageSender(group);
       try {
         for (let round = 0; round < 20; round++) {
@@ -79,12 +76,11 @@ Deno.test({
   },
 });
 
-Deno.test({
+kernelTest({
   name: "garbage of every size goes through the kernel path intact, or cut and flagged",
-  ignore: !inNetns || !kernelPath,
   async fn() {
     const group = randomGroup4();
-    const port = randomPort();
+    const port = randomRtpPort();
     const random = mulberry32(0x5eed);
     const lengths = [0, 1, 11, 12, 13, 65_507, 1024, 1025];
     for (let i = 0; i < 120; i++) lengths.push(Math.floor(random() * 65_508));
@@ -109,8 +105,10 @@ Deno.test({
         // In lockstep, so no socket buffer can overflow and every datagram must arrive.
         const n = sent.length;
         assert.ok(
-          await waitUntil(() =>
-            whole.received.length >= n && cut.received.length >= n && deno.received.length >= n
+          await pollUntil(
+            () =>
+              whole.received.length >= n && cut.received.length >= n && deno.received.length >= n,
+            5_000,
           ),
           `datagram ${n} of ${length} bytes arrived everywhere`,
         );

@@ -5,18 +5,15 @@ import { MulticastError } from "../../lib/common/errors.ts";
 import { KernelReceiver } from "../../lib/net/kernel_receiver.ts";
 import { MulticastReceiver } from "../../lib/net/multicast_receiver.ts";
 import { openReceiver } from "../../lib/net/open_receiver.ts";
-import { randomGroup4, randomPort } from "./receiver_collector.ts";
+import { kernelTest } from "./receiver_collector.ts";
+import { inPrivateNetns } from "../../scripts/support/netns.ts";
+import { randomGroup4, randomRtpPort } from "../../scripts/support/endpoints.ts";
 
-const inNetns = Deno.env.get("GATEWAY_NETNS") === "1";
-const kernelPath = Deno.build.os === "linux" &&
-  (Deno.build.arch === "x86_64" || Deno.build.arch === "aarch64");
-
-Deno.test({
+kernelTest({
   name: "openReceiver() picks the kernel path on Linux with FFI, Deno when asked, and says why",
-  ignore: !inNetns || !kernelPath,
   async fn(t) {
     await t.step("auto", async () => {
-      await using receiver = await openReceiver({ group: randomGroup4(), port: randomPort() });
+      await using receiver = await openReceiver({ group: randomGroup4(), port: randomRtpPort() });
       assert.equal(receiver.kind, "kernel");
       assert.match(receiver.reason, /^linux x86_64|^linux aarch64/);
       assert.match(receiver.reason, /recvmmsg/);
@@ -26,7 +23,7 @@ Deno.test({
     await t.step("auto with a source: source-specific join", async () => {
       await using receiver = await openReceiver({
         group: randomGroup4(),
-        port: randomPort(),
+        port: randomRtpPort(),
         sources: ["127.0.0.1"],
       });
       assert.equal(receiver.kind, "kernel");
@@ -36,7 +33,7 @@ Deno.test({
     await t.step("kernel", async () => {
       await using receiver = await openReceiver({
         group: randomGroup4(),
-        port: randomPort(),
+        port: randomRtpPort(),
         prefer: "kernel",
       });
       assert.equal(receiver.kind, "kernel");
@@ -45,7 +42,7 @@ Deno.test({
     await t.step("deno", async () => {
       await using receiver = await openReceiver({
         group: randomGroup4(),
-        port: randomPort(),
+        port: randomRtpPort(),
         prefer: "deno",
         sources: ["127.0.0.1"],
       });
@@ -59,7 +56,7 @@ Deno.test({
       for (const prefer of ["kernel", "deno"] as const) {
         await using receiver = await openReceiver({
           group: randomGroup4(),
-          port: randomPort(),
+          port: randomRtpPort(),
           prefer,
           receiveBufferBytes: 1 << 20,
         });
@@ -73,25 +70,24 @@ Deno.test({
 
 Deno.test({
   name: "openReceiver() falls back to Deno without FFI permission, and `kernel` then refuses",
-  ignore: !inNetns,
+  ignore: !inPrivateNetns(),
   permissions: { ffi: false, net: true, read: true, sys: true },
   async fn() {
-    await using receiver = await openReceiver({ group: randomGroup4(), port: randomPort() });
+    await using receiver = await openReceiver({ group: randomGroup4(), port: randomRtpPort() });
     assert.equal(receiver.kind, "deno");
     assert.equal(receiver.reason, "kernel receiver unavailable: no FFI permission (--allow-ffi)");
     await assert.rejects(
-      openReceiver({ group: randomGroup4(), port: randomPort(), prefer: "kernel" }),
+      openReceiver({ group: randomGroup4(), port: randomRtpPort(), prefer: "kernel" }),
       MulticastError,
       "Cannot use the kernel receiver: no FFI permission (--allow-ffi)",
     );
   },
 });
 
-Deno.test({
+kernelTest({
   name: "bad groups, ports, interfaces and sources get the same message on both paths",
-  ignore: !inNetns || !kernelPath,
   async fn(t) {
-    const port = randomPort();
+    const port = randomRtpPort();
     const cases: [string, Parameters<typeof KernelReceiver.open>[0], string | RegExp][] = [
       [
         "a unicast group",

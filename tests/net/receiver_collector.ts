@@ -1,7 +1,22 @@
 // Test helper for tests/net/: drains a DatagramReceiver in the background, copying each datagram
-// with its arrival time, sender and truncation, and feeding an RFC 3550 ReceiverStats.
+// with its arrival time, sender and truncation, and feeding an RFC 3550 ReceiverStats; and where
+// the kernel receive path (recvmmsg through FFI) can be tested.
 import type { DatagramReceiver } from "../../lib/net/datagram_receiver.ts";
 import { ReceiverStats } from "../../lib/rtp/session_stats.ts";
+import { inPrivateNetns } from "../../scripts/support/netns.ts";
+import { pollUntil } from "../../scripts/support/poll.ts";
+
+/** The kernel receive path (lib/net/kernel_socket.ts) exists on this platform: Linux, x86-64 or arm64. */
+export const kernelPath = Deno.build.os === "linux" &&
+  (Deno.build.arch === "x86_64" || Deno.build.arch === "aarch64");
+
+/**
+ * Registers a test of the kernel receive path over real multicast: ignored outside the private
+ * network namespace of scripts/netns_test.sh and where {@link kernelPath} does not exist.
+ */
+export function kernelTest(test: { name: string; fn(t: Deno.TestContext): Promise<void> }): void {
+  Deno.test({ name: test.name, ignore: !inPrivateNetns() || !kernelPath, fn: test.fn });
+}
 
 /** One received datagram, copied out of the receiver's buffers. */
 export interface Received {
@@ -10,42 +25,6 @@ export interface Received {
   readonly source: string;
   readonly port: number;
   readonly truncated: boolean;
-}
-
-export function randomInt(min: number, max: number): number {
-  return min + Math.floor(Math.random() * (max - min + 1));
-}
-
-export function randomPort(): number {
-  return randomInt(20_000, 60_000);
-}
-
-export function randomGroup4(): string {
-  return `239.${randomInt(1, 254)}.${randomInt(1, 254)}.${randomInt(1, 254)}`;
-}
-
-export function randomGroup6(prefix = "ff15"): string {
-  return `${prefix}::${randomInt(1, 0xfffe).toString(16)}:${randomInt(1, 0xfffe).toString(16)}`;
-}
-
-/** Udp RcvbufErrors of this network namespace (/proc/net/snmp). */
-export function udpRcvbufErrors(): number {
-  const lines = Deno.readTextFileSync("/proc/net/snmp").split("\n").filter((l) =>
-    l.startsWith("Udp:")
-  );
-  const names = lines[0]!.split(/\s+/);
-  const values = lines[1]!.split(/\s+/);
-  return Number(values[names.indexOf("RcvbufErrors")]);
-}
-
-/** Polls `condition` every 5 ms until it holds or `timeoutMs` passes; returns whether it held. */
-export async function waitUntil(condition: () => boolean, timeoutMs = 5_000): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  return true;
 }
 
 /** Receives in the background until stopped; `stop()` closes the receiver and ends the loop. */
@@ -91,7 +70,7 @@ export class Collector implements AsyncDisposable {
 
   /** Waits until `count` datagrams arrived (or `timeoutMs`); returns whether they did. */
   waitFor(count: number, timeoutMs = 10_000): Promise<boolean> {
-    return waitUntil(() => this.received.length >= count || this.#error !== undefined, timeoutMs);
+    return pollUntil(() => this.received.length >= count || this.#error !== undefined, timeoutMs);
   }
 
   /** Closes the receiver, waits for the loop, rethrows what the loop failed with. */

@@ -10,18 +10,11 @@ import { encodeSapPacket, MAX_SAP_PACKET_BYTES } from "../../lib/sap/packet.ts";
 import type { StreamDefinition } from "../../lib/sdp/stream.ts";
 import { Catalog } from "../../lib/server/catalog.ts";
 import { startCapture } from "../support/capture.ts";
+import { inPrivateNetns } from "../../scripts/support/netns.ts";
+import { waitUntil } from "../../scripts/support/poll.ts";
+import { peerTest } from "../support/peer_requirements.ts";
 
-const inNetns = Deno.env.get("GATEWAY_NETNS") === "1";
 const MP2T = { payloadType: 33, encoding: "MP2T", clockRate: 90000 } as const;
-
-/** Polls `condition` every 20 ms until it holds; throws naming `what` after `timeoutMs`. */
-async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() >= deadline) throw new Error(`Timed out after ${timeoutMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 const STREAMS: StreamDefinition[] = [
   {
@@ -59,10 +52,10 @@ const STREAMS: StreamDefinition[] = [
   },
 ];
 
-Deno.test({
+await peerTest({
   name:
     "the announcer's streams are found by the listener on their scope's groups, each with its TTL",
-  ignore: !inNetns,
+  peers: ["tshark"],
   async fn() {
     await using capture = await startCapture({
       filter: "udp dst port 9875",
@@ -137,7 +130,7 @@ Deno.test({
 Deno.test({
   name:
     "a stream leaving the catalog is deleted at once, and closing the announcer deletes the rest",
-  ignore: !inNetns,
+  ignore: !inPrivateNetns(),
   async fn() {
     const events: DirectoryEvent[] = [];
     await using listener = await SapListener.open({ onEvent: (e) => events.push(e) });
@@ -170,7 +163,7 @@ Deno.test({
 
 Deno.test({
   name: "bad SAP packets are ignored and each kind is counted",
-  ignore: !inNetns,
+  ignore: !inPrivateNetns(),
   async fn() {
     await using listener = await SapListener.open({ groups: ["224.2.127.254"] });
     const sdp = new TextEncoder().encode(
@@ -242,10 +235,10 @@ Deno.test({
   },
 });
 
-Deno.test({
+await peerTest({
   name:
     "an IPv6 stream is announced on ff05::2:7ffe with its hop limit and found over the veth pair",
-  ignore: !inNetns,
+  peers: ["tshark"],
   async fn() {
     await using capture = await startCapture({
       interface: "gw1",
@@ -282,7 +275,7 @@ Deno.test({
 
 Deno.test({
   name: "SapListener.open() says which groups it could not join, and fails when it joins none",
-  ignore: !inNetns,
+  ignore: !inPrivateNetns(),
   async fn() {
     await assert.rejects(
       SapListener.open({ groups: ["10.0.0.1"] }),

@@ -1,9 +1,10 @@
 // Every runnable script takes its flags after the `--` that `deno task X -- ARGS` passes on (Deno
 // 2.9), and answers a bad flag with one line on stderr and exit 2, never a stack trace.
 import assert from "node:assert/strict";
+import { inPrivateNetns } from "../../scripts/support/netns.ts";
+import { randomRtpPort } from "../../scripts/support/endpoints.ts";
 
 const root = new URL("../../", import.meta.url);
-const inNetns = Deno.env.get("GATEWAY_NETNS") === "1";
 const decoder = new TextDecoder();
 
 /** The scripts with a command line, and the name each prints its messages under. */
@@ -85,9 +86,9 @@ Deno.test("scripts check their values after --: one line naming the flag, exit 2
 
 Deno.test({
   name: "bare_loop takes its flags after -- and counts (inside the namespace)",
-  ignore: !inNetns,
+  ignore: !inPrivateNetns(),
   async fn() {
-    const port = String(20_000 + 2 * Math.floor(Math.random() * 20_000));
+    const port = String(randomRtpPort());
     const args = ["--", "--group", "239.10.9.1", "--port", port, "--seconds", "0.3"];
     const result = await run("scripts/bench/bare_loop.ts", args);
     assert.equal(result.code, 0, result.stderr);

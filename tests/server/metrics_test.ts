@@ -12,6 +12,7 @@ import { parseReport } from "../../lib/server/report_validation.ts";
 import { createExposition, type Sample } from "../../lib/common/prometheus.ts";
 import { sampleReport } from "../../scripts/support/sample_report.ts";
 import { promtoolCheck } from "../support/prometheus.ts";
+import { peerTest } from "../support/peer_requirements.ts";
 
 function find(samples: Map<string, Sample[]>, name: string, labels: Record<string, string>) {
   return samples.get(name)?.find((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))
@@ -34,28 +35,33 @@ Deno.test("ServerMetrics counts offers by stream and status, folding series beyo
   assert.equal(samples.get("sdp_offers_total")!.length, 4);
 });
 
-Deno.test("the server's exposition with every family populated passes promtool cleanly", async () => {
-  const store = new ReceiverStore();
-  const encoder = new TextEncoder();
-  for (const id of ["a", "b"]) {
-    store.put(
-      "news",
-      "10.0.0.1",
-      parseReport(encoder.encode(JSON.stringify(sampleReport(id))), "news"),
-    );
-  }
-  const metrics = new ServerMetrics({ store });
-  metrics.countOffer("news", 200);
-  metrics.countReport("news", 204);
-  const exposition = await createExposition(SERVER_FAMILIES, () => metrics.samples());
-  const text = await exposition.render();
-  for (const family of SERVER_FAMILIES) {
-    assert.match(text, new RegExp(`^${family.name}[{ ]`, "m"), `${family.name} has samples`);
-  }
-  assert.match(text, /^receivers_reporting\{stream="news"\} 2$/m);
-  assert.match(text, /^receivers_with_continuity_errors\{stream="news"\} 2$/m);
-  assert.match(text, /^receivers_worst_jitter_seconds\{stream="news"\} 0\.002054$/m);
-  const result = await promtoolCheck(text);
-  assert.equal(result.code, 0, result.output);
-  assert.equal(result.output.trim(), "");
+await peerTest({
+  name: "the server's exposition with every family populated passes promtool cleanly",
+  peers: ["prometheus"],
+  netns: false,
+  async fn() {
+    const store = new ReceiverStore();
+    const encoder = new TextEncoder();
+    for (const id of ["a", "b"]) {
+      store.put(
+        "news",
+        "10.0.0.1",
+        parseReport(encoder.encode(JSON.stringify(sampleReport(id))), "news"),
+      );
+    }
+    const metrics = new ServerMetrics({ store });
+    metrics.countOffer("news", 200);
+    metrics.countReport("news", 204);
+    const exposition = await createExposition(SERVER_FAMILIES, () => metrics.samples());
+    const text = await exposition.render();
+    for (const family of SERVER_FAMILIES) {
+      assert.match(text, new RegExp(`^${family.name}[{ ]`, "m"), `${family.name} has samples`);
+    }
+    assert.match(text, /^receivers_reporting\{stream="news"\} 2$/m);
+    assert.match(text, /^receivers_with_continuity_errors\{stream="news"\} 2$/m);
+    assert.match(text, /^receivers_worst_jitter_seconds\{stream="news"\} 0\.002054$/m);
+    const result = await promtoolCheck(text);
+    assert.equal(result.code, 0, result.output);
+    assert.equal(result.output.trim(), "");
+  },
 });

@@ -8,9 +8,9 @@ import {
   type PlaylistStream,
   streamUrl,
 } from "../../lib/server/playlist.ts";
-import { makeClip, peersAvailable, startVlcRtp, vlcPlayUrl } from "../support/peers.ts";
-
-const inNetns = Deno.env.get("GATEWAY_NETNS") === "1";
+import { makeClip, startVlcRtp, vlcPlayUrl } from "../support/peers.ts";
+import { randomRtpPort } from "../../scripts/support/endpoints.ts";
+import { peerTest } from "../support/peer_requirements.ts";
 
 const base = { description: "", port: 5004 } as const;
 
@@ -75,16 +75,14 @@ Deno.test("buildPlaylist() keeps hostile text inside its entry: no quote breaks 
   assert.equal(lines[2], "rtp://@239.0.0.1:5004");
 });
 
-Deno.test({
+await peerTest({
   name: "VLC opens the playlist over HTTP and plays its first entry",
-  ignore: !inNetns,
+  peers: ["vlc", "ffmpeg"],
   async fn() {
-    const peers = await peersAvailable();
-    assert.ok(peers.vlc && peers.ffmpeg, "VLC and ffmpeg are needed (apt-get install vlc ffmpeg)");
     const dir = await Deno.makeTempDir({ prefix: "playlist-test-" });
     try {
       const clip = await makeClip(dir, { seconds: 12 });
-      const port = 20_000 + 2 * (crypto.getRandomValues(new Uint16Array(1))[0]! % 20_000);
+      const port = randomRtpPort();
       const playlist = buildPlaylist([
         { name: "news", description: "VLC's stream", address: "239.20.0.14", port },
         { name: "other", description: "Nobody sends here", address: "239.20.0.15", port },

@@ -6,7 +6,7 @@ import { createHandler, type HandlerOptions } from "../../lib/server/http_app.ts
 import { RateLimiter } from "../../lib/server/rate_limit.ts";
 import { readReceiveTarget } from "../../lib/sdp/receive_target.ts";
 import { makeCertificate } from "../support/tls.ts";
-import { skipWithout } from "../support/peer_requirements.ts";
+import { peerTest } from "../support/peer_requirements.ts";
 
 const offerText = Deno.readTextFileSync(
   new URL("../testdata/offer_vlc_style.sdp", import.meta.url),
@@ -203,35 +203,38 @@ Deno.test("500 stalled connections with half-sent headers do not stop the server
   }
 });
 
-Deno.test("HTTPS with a self-signed certificate serves offers to a client trusting it", {
-  ignore: await skipWithout("openssl"),
-}, async () => {
-  const certificate = await makeCertificate();
-  try {
-    await using server = Deno.serve(
-      {
-        hostname: "127.0.0.1",
-        port: 0,
-        cert: certificate.cert,
-        key: certificate.key,
-        onListen() {},
-      },
-      handlerWith({}),
-    );
-    using client = Deno.createHttpClient({ caCerts: [certificate.ca] });
-    const response = await fetch(`https://127.0.0.1:${server.addr.port}/offer`, {
-      method: "POST",
-      headers: { "content-type": "application/sdp" },
-      body: offerText,
-      client,
-    });
-    assert.equal(response.status, 200);
-    assert.equal(readReceiveTarget(await response.text()).port, 5004);
-    await assert.rejects(
-      fetch(`https://127.0.0.1:${server.addr.port}/healthz`),
-      "an untrusting client refuses the certificate",
-    );
-  } finally {
-    await Deno.remove(certificate.dir, { recursive: true });
-  }
+await peerTest({
+  name: "HTTPS with a self-signed certificate serves offers to a client trusting it",
+  peers: ["openssl"],
+  netns: false,
+  async fn() {
+    const certificate = await makeCertificate();
+    try {
+      await using server = Deno.serve(
+        {
+          hostname: "127.0.0.1",
+          port: 0,
+          cert: certificate.cert,
+          key: certificate.key,
+          onListen() {},
+        },
+        handlerWith({}),
+      );
+      using client = Deno.createHttpClient({ caCerts: [certificate.ca] });
+      const response = await fetch(`https://127.0.0.1:${server.addr.port}/offer`, {
+        method: "POST",
+        headers: { "content-type": "application/sdp" },
+        body: offerText,
+        client,
+      });
+      assert.equal(response.status, 200);
+      assert.equal(readReceiveTarget(await response.text()).port, 5004);
+      await assert.rejects(
+        fetch(`https://127.0.0.1:${server.addr.port}/healthz`),
+        "an untrusting client refuses the certificate",
+      );
+    } finally {
+      await Deno.remove(certificate.dir, { recursive: true });
+    }
+  },
 });

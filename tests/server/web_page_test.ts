@@ -12,12 +12,12 @@ import {
   WEB_PAGE_HEADERS,
 } from "../../lib/server/web_page.ts";
 import type { CatalogEntry, StreamDefinition } from "../../lib/sdp/stream.ts";
-import { chromiumAvailable, runChromium } from "../support/chromium.ts";
+import { runChromium } from "../support/chromium.ts";
+import { peerTest } from "../support/peer_requirements.ts";
 
 type Node = DefaultTreeAdapterMap["node"];
 type Element = DefaultTreeAdapterMap["element"];
 
-const inNetns = Deno.env.get("GATEWAY_NETNS") === "1";
 const XSS = "<img src=x onerror=alert(1)>";
 const MP2T = { payloadType: 33, encoding: "MP2T", clockRate: 90000 } as const;
 
@@ -280,12 +280,11 @@ function outputDir(): string {
   return dir.replace(/\/$/, "");
 }
 
-Deno.test({
+await peerTest({
   name:
     "Chromium runs the page under its CSP: every stream and receiver shows, hostile names as text",
-  ignore: !inNetns,
+  peers: ["chromium"],
   async fn() {
-    assert.ok(await chromiumAvailable(), "chromium is not installed (apt-get install chromium)");
     await using server = startPageServer();
     const result = await runChromium(`${server.url}/`, { output: "dump", budgetMs: 3000 });
     assert.equal(result.code, 0);
@@ -358,9 +357,9 @@ Deno.test({
   },
 });
 
-Deno.test({
+await peerTest({
   name: "Chromium screenshot of the page is saved under the test output directory",
-  ignore: !inNetns,
+  peers: ["chromium"],
   async fn() {
     await using server = startPageServer();
     const path = `${outputDir()}/web_page.png`;
@@ -379,10 +378,10 @@ Deno.test({
   },
 });
 
-Deno.test({
+await peerTest({
   name:
     "with reads protected, Chromium shows the token form and no catalog until the token is given",
-  ignore: !inNetns,
+  peers: ["chromium"],
   async fn() {
     await using server = startPageServer({ token: "s3cret" });
     const result = await runChromium(`${server.url}/`, { output: "dump", budgetMs: 2000 });

@@ -1,4 +1,4 @@
-// Tests of lib/impairment.ts: seeded determinism, scripted interactions (held packet whose
+// Tests of lib/source/impairment.ts: seeded determinism, scripted interactions (held packet whose
 // successor is dropped, duplicated and reordered, end-of-stream flush), and exact truth counters
 // checked against a simulated RFC 3550 receiver on long runs with all impairments combined.
 
@@ -10,6 +10,7 @@ import {
   type ImpairmentCounters,
   type ImpairmentOptions,
 } from "../../lib/source/impairment.ts";
+import { assertCountsMatch } from "../support/impairment_truth.ts";
 
 /** Runs `count` packets (indices 0…count-1) through an impairer; returns the arrival order. */
 function simulate(
@@ -36,37 +37,9 @@ function simulate(
   return { arrivals, counters: impairer.snapshot(), plans };
 }
 
-/**
- * What an RFC 3550 receiver counts from arrivals (A.1 without probation, A.3 lost): unique
- * packets, duplicates (seen before), late packets (below the highest already received), lost.
- */
-function receive(arrivals: number[]) {
-  const seen = new Set<number>();
-  let highest = -Infinity;
-  let lowest = Infinity;
-  let duplicates = 0;
-  let late = 0;
-  for (const seq of arrivals) {
-    if (seen.has(seq)) {
-      duplicates++;
-      continue;
-    }
-    seen.add(seq);
-    if (seq < highest) late++;
-    highest = Math.max(highest, seq);
-    lowest = Math.min(lowest, seq);
-  }
-  const expected = seen.size === 0 ? 0 : highest - lowest + 1;
-  return { unique: seen.size, duplicates, late, lost: expected - seen.size };
-}
-
+/** The receiver's counts from `arrivals` equal the counters, and sent = unique + duplicates. */
 function assertReceiverAgrees(arrivals: number[], counters: ImpairmentCounters): void {
-  const seen = receive(arrivals);
-  assert.equal(arrivals.length, counters.sent, "sent = datagrams on the wire");
-  assert.equal(seen.unique, counters.generated - counters.dropped, "unique = generated - dropped");
-  assert.equal(seen.duplicates, counters.duplicated, "duplicates");
-  assert.equal(seen.late, counters.reordered, "late = reordered");
-  assert.equal(seen.lost, counters.lost, "lost");
+  assertCountsMatch(arrivals, counters);
   assert.equal(counters.sent, counters.generated - counters.dropped + counters.duplicated);
 }
 

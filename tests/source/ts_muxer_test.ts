@@ -3,10 +3,11 @@
 // ffprobe's view of it when ffprobe is installed.
 
 import assert from "node:assert/strict";
-import { skipWithout } from "../support/peer_requirements.ts";
+import { peerTest } from "../support/peer_requirements.ts";
 import { STREAM_TYPE, TABLE_ID, TS } from "../../lib/ts/constants.ts";
 import { crc32Mpeg2 } from "../../lib/ts/crc32.ts";
 import { MIN_TS_BITRATE, TS_LAYOUT, TsMuxer } from "../../lib/source/ts_muxer.ts";
+import { ffprobeUrl } from "../support/peers.ts";
 
 interface ParsedPacket {
   index: number;
@@ -221,28 +222,23 @@ Deno.test("TsMuxer rejects a low bitrate and a short buffer", () => {
   );
 });
 
-Deno.test({
+await peerTest({
   name: "ffprobe recognises the program and its MPEG audio stream",
-  ignore: await skipWithout("ffmpeg"),
-  fn: async () => {
+  peers: ["ffmpeg"],
+  netns: false,
+  async fn() {
     const path = await Deno.makeTempFile({ suffix: ".ts" });
     try {
       await Deno.writeFile(path, mux(2_000_000, 2));
-      const { success, stdout } = await new Deno.Command("ffprobe", {
-        args: ["-v", "error", "-show_streams", "-show_programs", "-of", "json", path],
-        stdout: "piped",
-        stderr: "null",
-      }).output();
-      assert.ok(success);
-      const info = JSON.parse(new TextDecoder().decode(stdout));
-      const stream = info.streams[0];
+      const info = await ffprobeUrl(path, { programs: true });
+      const stream = info.streams[0]!;
       assert.equal(info.streams.length, 1);
       assert.equal(stream.codec_type, "audio");
-      assert.match(stream.codec_name, /^mp[23]$/);
+      assert.match(stream.codec_name ?? "", /^mp[23]$/);
       assert.equal(stream.sample_rate, "48000");
       assert.equal(stream.channels, 1);
       assert.equal(Number(stream.id), TS_LAYOUT.AUDIO_PID);
-      assert.equal(info.programs[0].program_num, TS_LAYOUT.PROGRAM_NUMBER);
+      assert.equal(info.programs[0]!.program_num, TS_LAYOUT.PROGRAM_NUMBER);
     } finally {
       await Deno.remove(path);
     }

@@ -1,5 +1,6 @@
 // Captures packets with tshark (Wireshark's dissectors: an independent SAP/SDP parser) for tests,
 // inside the test network namespace (scripts/netns_test.sh), where the test runs as root.
+import { Child } from "../../scripts/support/process.ts";
 
 /** A running capture; `await using` stops it. */
 export interface Capture extends AsyncDisposable {
@@ -28,51 +29,21 @@ export interface CaptureOptions {
 export async function startCapture(options: CaptureOptions): Promise<Capture> {
   const args = ["-l", "-n", "-i", options.interface ?? "lo", "-f", options.filter, "-T", "fields"];
   for (const field of options.fields) args.push("-e", field);
-  const child = new Deno.Command("tshark", {
-    args,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let out = "";
-  let err = "";
-  const { promise: started, resolve: markStarted } = Promise.withResolvers<void>();
-  const pump = async (stream: ReadableStream<Uint8Array>, onText: (text: string) => void) => {
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) onText(chunk);
-  };
-  const drained = Promise.all([
-    pump(child.stdout, (t) => (out += t)),
-    pump(child.stderr, (t) => {
-      err += t;
-      if (/Capturing on/.test(err)) markStarted();
-    }),
-  ]);
-  const status = child.status;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const outcome = await Promise.race([
-    started.then(() => "started" as const),
-    status.then(() => "exited" as const),
-    new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), options.startTimeoutMs ?? 15_000);
-    }),
-  ]);
-  clearTimeout(timer);
-  const rows = () => out.split("\n").filter((line) => line !== "").map((line) => line.split("\t"));
+  const child = new Child("tshark", args);
+  const rows = () =>
+    child.stdout.split("\n").filter((line) => line !== "").map((line) => line.split("\t"));
   let stopping: Promise<string[][]> | undefined;
   const stop = () => {
-    stopping ??= (async () => {
-      try {
-        child.kill("SIGINT");
-      } catch { /* already ended */ }
-      await status;
-      await drained;
-      return rows();
-    })();
+    stopping ??= child.stop("SIGINT").then(rows);
     return stopping;
   };
-  if (outcome !== "started") {
+  try {
+    await child.waitFor(/Capturing on/, { timeoutMs: options.startTimeoutMs ?? 15_000 });
+  } catch (error) {
     await stop();
-    throw new Error(`tshark did not start capturing (${outcome}): ${err.trim()}`);
+    throw new Error(`tshark did not start capturing: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   return {
     rows,

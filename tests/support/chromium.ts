@@ -1,6 +1,7 @@
 // Drives Debian's headless Chromium for tests: the DOM after the page's scripts ran (--dump-dom with
 // a virtual time budget, so fetches and timers complete), a screenshot, and the console messages
 // (CSP violations among them). Runs as root inside the test namespace (scripts/netns_test.sh).
+import { Child } from "../../scripts/support/process.ts";
 
 /** Flags every run gets: headless, as root, no network of its own, a throw-away profile. */
 const CHROMIUM_FLAGS = [
@@ -37,21 +38,6 @@ export interface ChromiumOptions {
   readonly timeoutMs?: number;
 }
 
-/** True when `chromium` is installed. */
-export async function chromiumAvailable(): Promise<boolean> {
-  try {
-    const out = await new Deno.Command("chromium", {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    })
-      .output();
-    return out.success;
-  } catch {
-    return false;
-  }
-}
-
 /** Loads `url` in headless Chromium and returns the DOM (or writes a screenshot) and the console. */
 export async function runChromium(url: string, options: ChromiumOptions): Promise<ChromiumResult> {
   const profile = await Deno.makeTempDir({ prefix: "chromium-profile-" });
@@ -70,24 +56,13 @@ export async function runChromium(url: string, options: ChromiumOptions): Promis
       );
     }
     args.push(url);
-    const child = new Deno.Command("chromium", {
-      args,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      env: { HOME: profile },
-    }).spawn();
-    const timer = setTimeout(() => {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* ended */ }
-    }, options.timeoutMs ?? 60_000);
-    const output = await child.output();
-    clearTimeout(timer);
-    const stderr = new TextDecoder().decode(output.stderr);
+    const child = new Child("chromium", args, { env: { HOME: profile } });
+    const output = await child.finished(options.timeoutMs ?? 60_000);
     return {
-      dom: options.output === "dump" ? new TextDecoder().decode(output.stdout) : "",
-      console: stderr.split("\n").filter((line) => /CONSOLE|Content Security Policy/.test(line)),
+      dom: options.output === "dump" ? output.stdout : "",
+      console: output.stderr.split("\n").filter((line) =>
+        /CONSOLE|Content Security Policy/.test(line)
+      ),
       code: output.code,
     };
   } finally {

@@ -7,10 +7,15 @@ import {
   type ImpairmentCounters,
 } from "../../lib/source/impairment.ts";
 
-/** What a receiver counts from arrivals (indices from the first sequence number). */
+/**
+ * What an RFC 3550 receiver counts from arrivals (A.1 without probation, A.3 lost), as indices from
+ * the first sequence number: unique packets, duplicates (seen before), late packets (below the
+ * highest already received), lost.
+ */
 export function receiverCounts(indices: number[]) {
   const seen = new Set<number>();
   let highest = -1;
+  let lowest = Infinity;
   let duplicates = 0;
   let late = 0;
   for (const k of indices) {
@@ -21,8 +26,9 @@ export function receiverCounts(indices: number[]) {
     seen.add(k);
     if (k < highest) late++;
     highest = Math.max(highest, k);
+    lowest = Math.min(lowest, k);
   }
-  const expected = seen.size === 0 ? 0 : highest - Math.min(...seen) + 1;
+  const expected = seen.size === 0 ? 0 : highest - lowest + 1;
   return { unique: seen.size, duplicates, late, lost: expected - seen.size };
 }
 

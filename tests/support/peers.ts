@@ -194,9 +194,21 @@ export interface FfprobeStream {
   readonly [field: string]: unknown;
 }
 
-/** Parsed `ffprobe -show_streams -of json` output. */
+/** One program as reported by `ffprobe -show_programs -of json` (an MPEG-TS service). */
+export interface FfprobeProgram {
+  readonly program_num: number;
+  readonly pmt_pid: number;
+  readonly pcr_pid: number;
+  /** The SDT's names (ETSI EN 300 468 service descriptor), when the stream has them. */
+  readonly tags?: { readonly service_name?: string; readonly service_provider?: string };
+  readonly [field: string]: unknown;
+}
+
+/** Parsed `ffprobe -show_streams [-show_programs] -of json` output. */
 export interface FfprobeResult {
   readonly streams: readonly FfprobeStream[];
+  /** With `programs: true`; else empty. */
+  readonly programs: readonly FfprobeProgram[];
 }
 
 /** Result of {@link vlcPlayUrl}. VLC's exit code is 0 even when it could not open the input. */
@@ -679,12 +691,13 @@ export async function startGstMpegTs(options: GstMpegTsOptions = {}): Promise<Gs
 
 /**
  * Runs `ffprobe -v error -protocol_whitelist file,http,tcp,udp,rtp -show_streams -of json URL`
- * (an SDP file or URL, or rtp://GROUP:PORT for PT 33) and returns the parsed JSON. Throws
- * {@link PeerError} when ffprobe fails or has not finished after `timeoutS` (default 10).
+ * (a media file, an SDP file or URL, or rtp://GROUP:PORT for PT 33; `-show_programs` too with
+ * `programs`) and returns the parsed JSON. Throws {@link PeerError} when ffprobe fails or has not
+ * finished after `timeoutS` (default 10).
  */
 export async function ffprobeUrl(
   url: string,
-  options: { timeoutS?: number } = {},
+  options: { timeoutS?: number; programs?: boolean } = {},
 ): Promise<FfprobeResult> {
   const timeoutS = options.timeoutS ?? 10;
   const command = [
@@ -695,6 +708,7 @@ export async function ffprobeUrl(
     "-protocol_whitelist",
     FFPROBE_PROTOCOL_WHITELIST,
     "-show_streams",
+    ...(options.programs === true ? ["-show_programs"] : []),
     "-of",
     "json",
     url,
@@ -715,8 +729,11 @@ export async function ffprobeUrl(
     });
   }
   try {
-    const parsed = JSON.parse(peer.stdout()) as { streams?: FfprobeStream[] };
-    return { streams: parsed.streams ?? [] };
+    const parsed = JSON.parse(peer.stdout()) as {
+      streams?: FfprobeStream[];
+      programs?: FfprobeProgram[];
+    };
+    return { streams: parsed.streams ?? [], programs: parsed.programs ?? [] };
   } catch (error) {
     throw new PeerError(`ffprobe printed no JSON for ${url}`, {
       command,

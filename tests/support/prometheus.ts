@@ -1,7 +1,9 @@
 // Drives the real Prometheus tools from Debian for tests of the metrics endpoints: `promtool check
 // metrics` (the text format linter and parser) and a `prometheus` server that scrapes an endpoint on
 // loopback (scrape interval 1 s, temporary storage) and answers queries through its HTTP API.
-import { delay } from "../../lib/common/delay.ts";
+import { freeTcpPort } from "../../scripts/support/endpoints.ts";
+import { pollUntil } from "../../scripts/support/poll.ts";
+import { Child, runToEnd } from "../../scripts/support/process.ts";
 
 /** What `promtool check metrics` said about a text. */
 export interface PromtoolResult {
@@ -13,18 +15,11 @@ export interface PromtoolResult {
 
 /** Runs `promtool check metrics` on `text`. Throws when promtool is missing. */
 export async function promtoolCheck(text: string): Promise<PromtoolResult> {
-  const child = new Deno.Command("promtool", {
-    args: ["check", "metrics"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(text));
-  await writer.close();
-  const { code, stdout, stderr } = await child.output();
-  const decoder = new TextDecoder();
-  return { code, output: decoder.decode(stdout) + decoder.decode(stderr) };
+  const { code, stdout, stderr } = await runToEnd("promtool", ["check", "metrics"], {
+    input: text,
+    timeoutMs: 30_000,
+  });
+  return { code, output: stdout + stderr };
 }
 
 /** One element of an instant vector from the query API. */
@@ -47,14 +42,6 @@ export interface PrometheusServer extends AsyncDisposable {
   ): Promise<VectorSample[]>;
   /** Its log so far (stderr). */
   log(): string;
-}
-
-async function freePort(): Promise<number> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  await delay(0);
-  return port;
 }
 
 /**
@@ -82,32 +69,18 @@ export async function startPrometheus(
     "",
   ].join("\n");
   await Deno.writeTextFile(`${dir}/prometheus.yml`, config);
-  const port = await freePort();
-  const child = new Deno.Command("prometheus", {
-    args: [
-      `--config.file=${dir}/prometheus.yml`,
-      `--storage.tsdb.path=${dir}/data`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      "--storage.tsdb.retention.time=1h",
-      "--log.level=warn",
-    ],
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let log = "";
-  const reading = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
-    new WritableStream({ write: (chunk) => void (log = (log + chunk).slice(-65536)) }),
-  ).catch(() => {});
+  const port = freeTcpPort();
+  const child = new Child("prometheus", [
+    `--config.file=${dir}/prometheus.yml`,
+    `--storage.tsdb.path=${dir}/data`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    "--storage.tsdb.retention.time=1h",
+    "--log.level=warn",
+  ], { stdout: "null", captureLimit: 65_536 });
+  const log = () => child.stderr;
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // already exited
-    }
-    await child.status;
-    await reading;
+    await child.stop("SIGTERM");
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
   const query = async (expression: string): Promise<VectorSample[]> => {
@@ -125,38 +98,33 @@ export async function startPrometheus(
     }
     return body.data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
   };
-  const deadline = Date.now() + (options.timeoutMs ?? 10_000);
-  while (true) {
-    const ready = await fetch(`${url}/-/ready`).then(async (r) => {
+  const ready = () =>
+    fetch(`${url}/-/ready`).then(async (r) => {
       await r.body?.cancel();
       return r.ok;
     }).catch(() => false);
-    if (ready) break;
-    if (Date.now() >= deadline) {
-      await stop();
-      throw new Error(
-        `prometheus did not get ready within ${options.timeoutMs ?? 10_000} ms: ${log}`,
-      );
-    }
-    await delay(50);
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  if (!(await pollUntil(ready, timeoutMs, 50))) {
+    await stop();
+    throw new Error(`prometheus did not get ready within ${timeoutMs} ms: ${log()}`);
   }
   return {
     url,
     query,
     async waitFor(expression, accept, timeoutMs = 15_000) {
-      const until = Date.now() + timeoutMs;
       let last: VectorSample[] = [];
-      while (Date.now() < until) {
-        last = await query(expression);
-        if (accept(last)) return last;
-        await delay(200);
-      }
+      const held = await pollUntil(
+        async () => accept(last = await query(expression)),
+        timeoutMs,
+        200,
+      );
+      if (held) return last;
       throw new Error(
         `${expression} did not reach the expected value within ${timeoutMs} ms: ` +
-          `${JSON.stringify(last)}\n${log}`,
+          `${JSON.stringify(last)}\n${log()}`,
       );
     },
-    log: () => log,
+    log,
     [Symbol.asyncDispose]: stop,
   };
 }
