@@ -5,10 +5,13 @@ import { checkInteger } from "../common/json_checks.ts";
 import { checkStreamName, type StreamDefinition } from "../sdp/stream.ts";
 import { makeFormat } from "../rtp/payload_format.ts";
 import { parseFlags, parseIntegerFlag } from "../common/flags.ts";
-import { ConfigError } from "../common/errors.ts";
+import { ConfigError, FileReadError } from "../common/errors.ts";
 import { LOG_FORMATS, type LogFormat } from "../common/logging.ts";
 import { ipVersionOf } from "../net/multicast_address.ts";
 import { staticFormat } from "../rtp/payload_format.ts";
+import { readFileLimited } from "../common/read_file_limited.ts";
+import { defaultMaxConnections } from "./open_file_limit.ts";
+import { HANDLER_DEFAULTS } from "./http_app.ts";
 
 /** Defaults: what `vlc FILE --sout '#rtp{dst=239.0.0.1,port=5004,mux=ts}'` sends. */
 export const SERVER_DEFAULTS = {
@@ -70,7 +73,14 @@ Security and limits:
   --cors-origin ORIGIN      Allow browser requests from ORIGIN (or *); CORS is off by default
   --rate-limit N[/s]        Requests per second per client address, bursts of N (429 beyond)
   --max-concurrent N        Requests handled at once; more get 503 (default 256)
-  --body-timeout SECONDS    Time to receive a request body; then 408 (default 10)
+  --max-per-address N       Requests from one client address receiving a body at once; more
+                            get 429 (default 8)
+  --body-timeout SECONDS    Time to receive a request body; then 408 and the connection closes
+                            (default 10)
+  --max-connections N       Open connections; beyond it the longest-idle one is closed, else the
+                            new one gets 503 (default: half the open-file limit, at most 4096)
+  --idle-timeout SECONDS    Close a connection with no request in flight after this long
+                            (keep-alive and slow headers; default 30)
   -h, --help                Show this help and exit
   -V, --version             Show the version and exit
 
@@ -99,7 +109,18 @@ export interface ServerConfig {
   readonly rateLimit?: number;
   readonly maxConcurrent: number;
   readonly bodyTimeoutS: number;
+  /** Requests per client address receiving a body at once. */
+  readonly maxPerAddress: number;
+  /** Open connections at most. */
+  readonly maxConnections: number;
+  /** Seconds a connection may stay open with no request in flight. */
+  readonly idleTimeoutS: number;
+  /** The token came from `--token` (visible in `ps`), not from the environment. */
+  readonly tokenFromFlag: boolean;
 }
+
+/** Largest config file read, in bytes: a catalog of thousands of streams fits. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
 
 /** Result of parsing the command line: run, or show help or version. */
 export type ServerCommand =
@@ -110,28 +131,27 @@ export type ServerCommand =
 const FILE_KEYS = new Set(["host", "port", "logFormat", "defaultStream", "streams"]);
 
 async function readConfigFile(path: string): Promise<Record<string, unknown>> {
+  // Bounded, regular files only (a FIFO would hang a reload, a 100 MB file exhaust the heap), and
+  // no error quotes the file's contents (a config symlinked to /etc/passwd must not log it).
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    const bytes = await readFileLimited(path, { limit: MAX_CONFIG_BYTES });
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch (error) {
-    throw new ConfigError(
-      "config",
-      `Cannot read config file ${path}: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
-    );
+    const reason = error instanceof FileReadError ? error.reason : "not valid UTF-8";
+    throw new ConfigError("config", `Cannot read config file ${path}: ${reason}`, {
+      cause: error,
+    });
   }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (error) {
+    const at = /at position (\d+)/.exec((error as Error).message)?.[1];
     throw new ConfigError(
       "config",
-      `Config file ${path} is not valid JSON: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
+      `Config file ${path} is not valid JSON${at === undefined ? "" : ` (at byte ${at})`}`,
+      { cause: error },
     );
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
@@ -142,7 +162,9 @@ async function readConfigFile(path: string): Promise<Record<string, unknown>> {
     if (!FILE_KEYS.has(key)) {
       throw new ConfigError(
         key,
-        `Config file ${path}: ${key}: unknown field (allowed: ${[...FILE_KEYS].join(", ")})`,
+        `Config file ${path}: ${JSON.stringify(key.slice(0, 40))}: unknown field (allowed: ${
+          [...FILE_KEYS].join(", ")
+        })`,
       );
     }
   }
@@ -207,6 +229,9 @@ export async function parseServerArgs(
     "rate-limit": { type: "string" },
     "max-concurrent": { type: "string" },
     "body-timeout": { type: "string" },
+    "max-per-address": { type: "string" },
+    "max-connections": { type: "string" },
+    "idle-timeout": { type: "string" },
     help: { type: "boolean", short: "h" },
     version: { type: "boolean", short: "V" },
   });
@@ -353,7 +378,17 @@ export async function parseServerArgs(
 
 type SecurityConfig = Pick<
   ServerConfig,
-  "token" | "protectReads" | "tls" | "corsOrigin" | "rateLimit" | "maxConcurrent" | "bodyTimeoutS"
+  | "token"
+  | "protectReads"
+  | "tls"
+  | "corsOrigin"
+  | "rateLimit"
+  | "maxConcurrent"
+  | "bodyTimeoutS"
+  | "maxPerAddress"
+  | "maxConnections"
+  | "idleTimeoutS"
+  | "tokenFromFlag"
 >;
 
 function parseSecurity(
@@ -366,6 +401,9 @@ function parseSecurity(
     "rate-limit"?: string;
     "max-concurrent"?: string;
     "body-timeout"?: string;
+    "max-per-address"?: string;
+    "max-connections"?: string;
+    "idle-timeout"?: string;
   },
   env: (name: string) => string | undefined,
 ): SecurityConfig {
@@ -420,8 +458,17 @@ function parseSecurity(
       `--body-timeout: expected seconds (0-3600), got "${bodyTimeout}"`,
     );
   }
+  const idleTimeout = values["idle-timeout"];
+  const idleTimeoutS = idleTimeout === undefined ? 30 : Number(idleTimeout);
+  if (!(idleTimeoutS > 0) || idleTimeoutS > 3600) {
+    throw new ConfigError(
+      "--idle-timeout",
+      `--idle-timeout: expected seconds (0-3600), got "${idleTimeout}"`,
+    );
+  }
   return {
     ...(token === undefined || token === "" ? {} : { token }),
+    tokenFromFlag: values.token !== undefined && values.token !== "",
     protectReads: values["protect-reads"] ?? false,
     ...(values.cert !== undefined && values.key !== undefined
       ? { tls: { certFile: values.cert, keyFile: values.key } }
@@ -429,8 +476,15 @@ function parseSecurity(
     ...(origin === undefined ? {} : { corsOrigin: origin }),
     ...(rateLimit === undefined ? {} : { rateLimit }),
     maxConcurrent: values["max-concurrent"] === undefined
-      ? 256
+      ? HANDLER_DEFAULTS.maxConcurrent
       : parseIntegerFlag(values["max-concurrent"], "--max-concurrent", 1, 100_000),
     bodyTimeoutS,
+    maxPerAddress: values["max-per-address"] === undefined
+      ? HANDLER_DEFAULTS.maxPerAddress
+      : parseIntegerFlag(values["max-per-address"], "--max-per-address", 1, 100_000),
+    maxConnections: values["max-connections"] === undefined
+      ? defaultMaxConnections()
+      : parseIntegerFlag(values["max-connections"], "--max-connections", 1, 1_000_000),
+    idleTimeoutS,
   };
 }
