@@ -197,3 +197,77 @@ export function rssMbOf(pid: number): number {
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
 }
+
+/** A TCP server on 127.0.0.1 that answers each connection with a script: a hostile HTTP server. */
+export interface RawServer extends AsyncDisposable {
+  readonly port: number;
+  readonly url: string;
+  /** Connections accepted so far. */
+  readonly accepted: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Listens on an ephemeral port; for each connection reads the request head (up to 64 KiB) and runs
+ * `respond(conn)`, then closes the connection. Errors of a connection stay with it.
+ */
+export function serveRaw(respond: (conn: Deno.Conn) => Promise<void>): RawServer {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const open = new Set<Deno.Conn>();
+  const tasks = new Set<Promise<void>>();
+  let accepted = 0;
+  const loop = (async () => {
+    for await (const conn of listener) {
+      accepted++;
+      open.add(conn);
+      const task = (async () => {
+        try {
+          const buffer = new Uint8Array(65_536);
+          let head = "";
+          while (!head.includes("\r\n\r\n")) {
+            const n = await conn.read(buffer);
+            if (n === null) return;
+            head += decoder.decode(buffer.subarray(0, n));
+          }
+          await respond(conn);
+        } catch {
+          // the client went away
+        } finally {
+          open.delete(conn);
+          try {
+            conn.close();
+          } catch {
+            // already closed
+          }
+        }
+      })();
+      tasks.add(task);
+      task.finally(() => tasks.delete(task));
+    }
+  })().catch(() => {});
+  const port = listener.addr.port;
+  const close = async () => {
+    try {
+      listener.close();
+    } catch {
+      // already closed
+    }
+    closeAll(open);
+    await loop;
+    await Promise.allSettled([...tasks]);
+  };
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    get accepted() {
+      return accepted;
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** Writes `text` to `conn` (a response head and body). */
+export function writeText(conn: Deno.Conn, text: string): Promise<void> {
+  return writeAll(conn, encoder.encode(text));
+}
