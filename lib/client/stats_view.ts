@@ -93,7 +93,8 @@ export function intervalRecords(
 
 /**
  * `summary` records of the run: one per source with cumulative figures, plus `durationS`, `stalls`,
- * `stalledS`, `filtered` and `unexpectedPayloadType`; one with `ssrc: null` when nothing arrived.
+ * `stalledS`, `filtered`, `unexpectedPayloadType`, `evictedSources` and `untrackedPackets` (SSRC
+ * table pressure); one with `ssrc: null` when nothing arrived.
  */
 export function summaryRecords(
   total: ReceiverSnapshot,
@@ -110,6 +111,8 @@ export function summaryRecords(
     filtered: total.filtered,
     unexpectedPayloadType: total.unexpectedPayloadType,
     restarts: s?.restarts ?? 0,
+    evictedSources: total.evictedSources,
+    untrackedPackets: total.untrackedPackets,
   }));
 }
 
@@ -169,7 +172,10 @@ export function renderTable(
   if (shown.length === 0) lines.push("  (no packets yet)");
   lines.push(
     `invalid ${total.invalid}  unexpected payload type ${total.unexpectedPayloadType}  ` +
-      `filtered by source ${total.filtered}`,
+      `filtered by source ${total.filtered}` +
+      (total.evictedSources + total.untrackedPackets > 0
+        ? `  evicted sources ${total.evictedSources} (untracked packets ${total.untrackedPackets})`
+        : ""),
   );
   return lines.join("\n") + "\n";
 }

@@ -7,6 +7,8 @@ import { NegotiationError } from "../../lib/common/errors.ts";
 import { loadDescription, negotiate } from "../../lib/client/negotiate.ts";
 import { runClient, spawnClient } from "../support/client_process.ts";
 import { rssMbOf, serveRaw, writeText } from "../../scripts/support/raw_http.ts";
+import { ReceiverStats } from "../../lib/rtp/session_stats.ts";
+import { renderTable, summaryRecords } from "../../lib/client/stats_view.ts";
 
 const MP2T = [{ payloadType: 33, encoding: "MP2T", clockRate: 90000 }];
 const inNetns = Deno.env.get("GATEWAY_NETNS") === "1";
@@ -232,4 +234,38 @@ Deno.test("item 11: --token warns that it shows in ps; GATEWAY_TOKEN does not", 
     GATEWAY_TOKEN: "abcdefgh",
   });
   assert.doesNotMatch(env.stderr, /--token is visible/);
+});
+
+Deno.test("item 10: the summary JSON and the table report evicted sources and untracked packets", () => {
+  const stats = new ReceiverStats({ maxSources: 2, protectActiveMs: 2000 });
+  const rtp = (seq: number, ssrc: number) => {
+    const u8 = new Uint8Array(12 + 188);
+    const view = new DataView(u8.buffer);
+    u8[0] = 0x80;
+    u8[1] = 33;
+    view.setUint16(2, seq);
+    view.setUint32(8, ssrc);
+    return u8;
+  };
+  stats.onDatagram(rtp(1, 1), 0); // on probation, evicted by the next newcomer
+  for (const ssrc of [2, 3]) {
+    stats.onDatagram(rtp(1, ssrc), 1);
+    stats.onDatagram(rtp(2, ssrc), 1);
+  }
+  stats.onDatagram(rtp(1, 4), 2); // every tracked source is valid and active: untracked
+  const total = stats.snapshot(3);
+  const context = {
+    group: "239.0.0.1",
+    port: 5004,
+    interfaceName: "any interface",
+    formats: MP2T,
+    state: "receiving" as const,
+    elapsedS: 1,
+    stalls: 0,
+    stalledS: 0,
+  };
+  const [record] = summaryRecords(total, context, new Date(0));
+  assert.equal(record?.evictedSources, 1);
+  assert.equal(record?.untrackedPackets, 1);
+  assert.match(renderTable(total, total, context), /evicted sources 1 \(untracked packets 1\)/);
 });
