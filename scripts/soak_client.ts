@@ -1,8 +1,8 @@
 // Soak run of the client (RFC 3550 receiver statistics over a long stream): a real server and client
 // process receive the MPEG-TS/RTP test source at a high bitrate with seeded loss for many minutes;
 // the client's RSS must stay flat after the first minute (growth under 5 MB) and the loss it reports
-// must equal what the source dropped.
-// Run: deno run -A scripts/soak_client.ts [--minutes 10] [--bitrate 50M] [--loss 0.001] [--seed 1]
+// must equal what the source dropped, also beside a flood of junk SSRCs (--junk-sources, issue 11).
+// Run: deno run -A scripts/soak_client.ts [--minutes 10] [--bitrate 50M] [--loss 0.001] [--seed 1] [--junk-sources 0]
 // Multicast stays in a private network namespace: unless GATEWAY_NETNS=1 the script re-executes
 // itself under `unshare -rn` with lo up and 224.0.0.0/4 routed to lo; the source also uses TTL 0.
 import {
@@ -25,6 +25,7 @@ import {
   readUdpSocket,
   rssMb,
   runInPrivateNetns,
+  sendJunkSources,
   waitForSocketDrain,
 } from "./fuzz_client.ts";
 
@@ -45,6 +46,8 @@ export interface ClientSoakOptions {
   readonly sampleEveryS?: number;
   /** Multicast group (default 239.77.0.2). */
   readonly group?: string;
+  /** Valid RTP from random SSRCs in sequential pairs beside the stream, packets/s (default 0). */
+  readonly junkRate?: number;
 }
 
 /** One RSS sample of the client. */
@@ -96,7 +99,11 @@ export interface ClientSoakReport {
     readonly reordered: number;
     readonly invalid: number;
     readonly stalls: number;
+    readonly evictedSources: number;
+    readonly untrackedPackets: number;
   };
+  /** The junk sources' flood. */
+  readonly junk: { readonly rate: number; readonly sent: number };
   readonly kernel: {
     readonly socketDrops: number;
     readonly rcvbufErrors: number;
@@ -190,6 +197,12 @@ export async function runClientSoak(options: ClientSoakOptions = {}): Promise<Cl
     }).finally(() => done.abort());
     // A stream that fails to start must not leave the wait hanging.
     await Promise.race([started, stream]);
+    const junkRate = options.junkRate ?? 0;
+    const junk = junkRate === 0
+      ? Promise.resolve(0)
+      : delay(1000, done.signal).then(() =>
+        sendJunkSources({ group, port, rate: junkRate, seed, signal: done.signal })
+      );
     // Sample until the stream ends; bounded by the sample count the duration allows, plus slack.
     const maxSamples = Math.ceil(durationS / sampleEveryS) + 30;
     for (let i = 1; i <= maxSamples && !done.signal.aborted; i++) {
@@ -202,6 +215,7 @@ export async function runClientSoak(options: ClientSoakOptions = {}): Promise<Cl
       });
     }
     const truth = await stream;
+    const junkSent = await junk;
     const drained = await waitForSocketDrain(group, port);
     const endMb = rssMb(pid);
     samples.push({
@@ -214,8 +228,8 @@ export async function runClientSoak(options: ClientSoakOptions = {}): Promise<Cl
     const result = await client.finished();
     finished = true;
 
-    const clientReport = clientFigures(result);
-    const sources = clientReport.sources;
+    const clientReport = clientFigures(result, junkRate === 0 ? undefined : truth.ssrc);
+    const sources = junkRate === 0 ? clientReport.sources : 1; // junk sources beside it
     const baseline = samples.find((s) => s.atS >= baselineS) ?? samples[samples.length - 1]!;
     const afterBaseline = samples.filter((s) => s.atS >= baseline.atS);
     const peakMb = Math.max(...afterBaseline.map((s) => s.rssMb));
@@ -253,6 +267,7 @@ export async function runClientSoak(options: ClientSoakOptions = {}): Promise<Cl
         reordered: truth.reordered,
       },
       client: clientReport,
+      junk: { rate: junkRate, sent: junkSent },
       kernel: {
         socketDrops,
         rcvbufErrors: after.udp.rcvbufErrors - before.udp.rcvbufErrors,
@@ -287,6 +302,7 @@ Usage: deno run -A scripts/soak_client.ts [options]
   --duplicate P   Source duplication probability (default 0)
   --reorder P     Source reordering probability (default 0)
   --seed N        PRNG seed (default ${DEFAULTS.seed})
+  --junk-sources N  Also N packets/s of valid RTP from random SSRCs in pairs (default 0)
 
 Prints one JSON report line on stdout and a summary line on stderr; exit 0 when the RSS grew less
 than ${MAX_GROWTH_MB} MB after the first minute and the client's counts equal the source's truth.
@@ -303,6 +319,7 @@ export async function main(args: string[]): Promise<number> {
       duplicate: { type: "string", default: "0" },
       reorder: { type: "string", default: "0" },
       seed: { type: "string", default: String(DEFAULTS.seed) },
+      "junk-sources": { type: "string", default: "0" },
       help: { type: "boolean", short: "h" },
     });
     if (values.help) {
@@ -325,6 +342,7 @@ export async function main(args: string[]): Promise<number> {
       duplicate: parseProbabilityFlag(values.duplicate, "--duplicate"),
       reorder: parseProbabilityFlag(values.reorder, "--reorder"),
       seed: parseIntegerFlag(values.seed, "--seed", 0, 0xffff_ffff),
+      junkRate: parseIntegerFlag(values["junk-sources"], "--junk-sources", 0, 1_000_000),
     };
   } catch (error) {
     return exitCodeFor("soak_client", error);
@@ -340,6 +358,9 @@ export async function main(args: string[]): Promise<number> {
       `duplicates ${report.client.duplicates}/${report.source.duplicated}, reordered ` +
       `${report.client.reordered}/${report.source.reordered}, packets ${report.client.packets}/` +
       `${report.source.sent}, socket drops ${report.kernel.socketDrops}` +
+      (report.junk.rate > 0
+        ? `, beside ${report.junk.sent} junk-SSRC packets (untracked ${report.client.untrackedPackets})`
+        : "") +
       (!report.lossMatches && report.lossMatchesWithKernelDrops
         ? " (client lost = source lost + kernel drops)"
         : "") +
