@@ -22,6 +22,10 @@ import {
 import { renderTable, type TableOptions } from "./lib/client/stats_table.ts";
 import { LiveView } from "./lib/client/live_view.ts";
 import { versionLine } from "./lib/common/version.ts";
+import { readFileLimited } from "./lib/common/read_file_limited.ts";
+
+/** Largest --ca file read, in bytes. */
+const MAX_PEM_BYTES = 1024 * 1024;
 
 const encoder = new TextEncoder();
 
@@ -98,20 +102,31 @@ export async function main(args: string[]): Promise<number> {
     try {
       if (config.caFile !== undefined) {
         try {
-          client = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(config.caFile)] });
+          const pem = await readFileLimited(config.caFile, {
+            limit: MAX_PEM_BYTES,
+            signal: shutdown,
+          });
+          client = Deno.createHttpClient({ caCerts: [new TextDecoder().decode(pem)] });
         } catch (error) {
+          if (shutdown.aborted) return CLIENT_EXIT.INTERRUPTED;
           console.error(
             `rtp-multicast-client: --ca: cannot read ${config.caFile}: ${(error as Error).message}`,
           );
           return CLIENT_EXIT.USAGE;
         }
       }
+      if (config.tokenFromFlag) {
+        logger.warn("--token is visible to other users in ps and /proc: set GATEWAY_TOKEN instead");
+      }
       const fetchOptions = {
         retries: config.retries,
+        attemptTimeoutMs: config.negotiationTimeoutS * 1000,
+        allowControlGroups: config.allowControlGroups,
         ...(config.token === undefined ? {} : { token: config.token }),
         ...(client === undefined ? {} : { client }),
         signal: shutdown,
-        onRetry: (message: string) => logger.warn(message),
+        // Remote text is a value, never a template: "{x}" in a server's message stays as it is.
+        onRetry: (message: string) => logger.warn("{message}", { message }),
         ...(config.media === undefined ? {} : { media: config.media }),
       };
       let target: ReceiveTarget;
@@ -122,7 +137,7 @@ export async function main(args: string[]): Promise<number> {
       } catch (error) {
         if (shutdown.aborted) return CLIENT_EXIT.INTERRUPTED;
         if (error instanceof NegotiationError) {
-          logger.error(error.message);
+          logger.error("{message}", { message: error.message });
           return CLIENT_EXIT.NEGOTIATION;
         }
         throw error;
@@ -171,7 +186,7 @@ export async function main(args: string[]): Promise<number> {
         });
       } catch (error) {
         if (error instanceof MulticastError) {
-          logger.error(error.message);
+          logger.error("{message}", { message: error.message });
           return CLIENT_EXIT.USAGE;
         }
         throw error;
@@ -199,6 +214,8 @@ export async function main(args: string[]): Promise<number> {
         ]),
         ipVersion: target.ipVersion,
         silenceLimitMs: config.stallAfterS * 1000,
+        // A live stream is never evicted by a flood of new SSRCs (it is stalled beyond this).
+        protectActiveMs: config.stallAfterS * 1000,
       });
       const interfaceName = config.interface ?? "any interface";
       let outputOpen = true;

@@ -9,6 +9,12 @@ import { RequestDrain } from "./lib/server/request_drain.ts";
 import { RateLimiter } from "./lib/server/rate_limit.ts";
 import { parseServerArgs, SERVER_USAGE } from "./lib/server/config.ts";
 import { versionLine } from "./lib/common/version.ts";
+import { type ConnectionServer, serveConnections } from "./lib/server/connection_server.ts";
+import { ServerLoad } from "./lib/server/server_load.ts";
+import { readFileLimited } from "./lib/common/read_file_limited.ts";
+
+/** Largest certificate or key file read, in bytes. */
+const MAX_PEM_BYTES = 1024 * 1024;
 
 /** How long SIGINT/SIGTERM wait for requests in flight before the server closes anyway. */
 const DRAIN_TIMEOUT_MS = 10_000;
@@ -35,7 +41,10 @@ export async function main(args: string[]): Promise<number> {
   const logger = getLogger(["gateway", "server"]);
   let catalog = new Catalog(config.streams, { defaultName: config.defaultName });
 
-  let server: Deno.HttpServer<Deno.NetAddr> | undefined;
+  if (config.tokenFromFlag) {
+    logger.warn("--token is visible to other users in ps and /proc: set GATEWAY_TOKEN instead");
+  }
+  let server: ConnectionServer | undefined;
   let stopping = false;
   const drain = new RequestDrain();
   const stop = async () => {
@@ -81,21 +90,23 @@ export async function main(args: string[]): Promise<number> {
   let tls: { cert: string; key: string } | undefined;
   if (config.tls !== undefined) {
     try {
-      tls = {
-        cert: await Deno.readTextFile(config.tls.certFile),
-        key: await Deno.readTextFile(config.tls.keyFile),
-      };
+      const pem = async (path: string) =>
+        new TextDecoder().decode(await readFileLimited(path, { limit: MAX_PEM_BYTES }));
+      tls = { cert: await pem(config.tls.certFile), key: await pem(config.tls.keyFile) };
     } catch (error) {
       console.error(`sdp-server: cannot read TLS files: ${(error as Error).message}`);
       return 2;
     }
   }
+  const load = new ServerLoad();
   const handler = createHandler({
     catalog: () => catalog,
     bodyTimeoutMs: config.bodyTimeoutS * 1000,
     accessLog: config.accessLog,
     protectReads: config.protectReads,
     maxConcurrent: config.maxConcurrent,
+    maxPerAddress: config.maxPerAddress,
+    load,
     ...(config.token === undefined ? {} : { token: config.token }),
     ...(config.corsOrigin === undefined ? {} : { corsOrigin: config.corsOrigin }),
     ...(config.rateLimit === undefined
@@ -105,9 +116,12 @@ export async function main(args: string[]): Promise<number> {
   for (const [signal, listener] of signals) Deno.addSignalListener(signal, listener);
   try {
     try {
-      server = Deno.serve({
+      server = serveConnections({
         hostname: config.host,
         port: config.port,
+        maxConnections: config.maxConnections,
+        idleTimeoutMs: config.idleTimeoutS * 1000,
+        load,
         onListen: ({ hostname, port }) => {
           const entry = catalog.defaultEntry.stream;
           logger.info(
@@ -120,10 +134,12 @@ export async function main(args: string[]): Promise<number> {
               name: entry.name,
               address: entry.address,
               mport: entry.port,
+              maxConnections: config.maxConnections,
+              idleTimeoutS: config.idleTimeoutS,
             },
           );
         },
-        ...(tls ?? {}),
+        ...(tls === undefined ? {} : { tls }),
       }, drain.wrap(handler));
     } catch (error) {
       logger.error("Cannot listen on {host}:{port}: {message}", {

@@ -1,8 +1,9 @@
 // Fuzzes the client's receive path (RFC 3550 §5.1 header, §5.3.1 extension, padding): a real server
 // and client process, a valid MPEG-TS/RTP stream with a known truth and, at the same time, a paced
-// flood of datagrams that are invalid RTP by construction, sent to the same group and port. The
-// client must count the valid stream exactly and every other datagram as invalid.
-// Run: deno run -A scripts/fuzz_client.ts [--datagrams 1000000] [--seed 1] [--rate 50000] [--bitrate 8M]
+// flood of datagrams that are invalid RTP by construction, sent to the same group and port, and
+// optionally valid RTP from random SSRCs in sequential pairs (--junk-sources, issue 11 item 10).
+// The client must count the valid stream exactly and every invalid datagram as invalid.
+// Run: deno run -A scripts/fuzz_client.ts [--datagrams 1000000] [--seed 1] [--rate 50000] [--bitrate 8M] [--junk-sources 0]
 // Multicast stays in a private network namespace: unless GATEWAY_NETNS=1 the script re-executes
 // itself under `unshare -rn` with lo up and 224.0.0.0/4 routed to lo; every socket also uses TTL 0.
 import { exitCodeFor, parseFlags, parseIntegerFlag } from "../lib/common/flags.ts";
@@ -187,6 +188,64 @@ export class GarbageGenerator {
 
 // ---------------------------------------------------------------------------------------------
 // The run
+/**
+ * Sends valid RTP (PT 33) from random SSRCs in sequential pairs, which pass RFC 3550 A.1 probation,
+ * at `rate` packets/s (TTL 0) until `signal` aborts: a flood of junk sources beside a real stream.
+ * Returns the packets sent.
+ */
+export async function sendJunkSources(options: {
+  group: string;
+  port: number;
+  rate: number;
+  seed: number;
+  signal: AbortSignal;
+}): Promise<number> {
+  const conn = Deno.listenDatagram({
+    transport: "udp",
+    hostname: "127.0.0.1",
+    port: 0,
+    loopback: true,
+  });
+  const random = mulberry32(options.seed ^ 0x55c);
+  const packet = new Uint8Array(12 + 188);
+  packet.fill(0xff, 12);
+  packet[12] = 0x47;
+  let sent = 0;
+  const start = performance.now();
+  try {
+    const membership = await conn.joinMulticastV4(options.group, "127.0.0.1");
+    await membership.setTTL(0);
+    await membership.setLoopback(true);
+    const address: Deno.NetAddr = { transport: "udp", hostname: options.group, port: options.port };
+    while (!options.signal.aborted) {
+      const due = Math.floor(((performance.now() - start) * options.rate) / 1000);
+      while (sent < due && !options.signal.aborted) {
+        const ssrc = (random() * 0x1_0000_0000) >>> 0;
+        const seq = Math.floor(random() * 0x10000);
+        for (let i = 0; i < 2; i++) {
+          writeRtpHeader(packet, {
+            payloadType: MP2T_RTP.PAYLOAD_TYPE,
+            marker: false,
+            sequenceNumber: (seq + i) & 0xffff,
+            timestamp: 0,
+            ssrc,
+          });
+          try {
+            await conn.send(packet, address);
+            sent++;
+          } catch {
+            // a full socket buffer: the next one
+          }
+        }
+      }
+      await delay(5, options.signal);
+    }
+  } finally {
+    conn.close();
+  }
+  return sent;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 /** Options of {@link runClientFuzz}. */
@@ -203,6 +262,11 @@ export interface ClientFuzzOptions {
   readonly rate?: number;
   /** Bitrate of the valid stream, bit/s (default 8 000 000: about 760 datagrams/s). */
   readonly bitrate?: number;
+  /**
+   * Valid RTP from random SSRCs in sequential pairs, packets/s, beside the garbage (default 0): the
+   * valid stream must stay exact however many sources it displaces.
+   */
+  readonly junkRate?: number;
   /** Multicast group (default 239.77.0.1). */
   readonly group?: string;
   /** UDP port (default: derived from the seed, 20000-59998). */
@@ -232,6 +296,8 @@ export interface ClientFuzzReport {
     readonly bitrate: number;
     readonly sent: number;
   };
+  /** Valid RTP from random SSRCs in pairs beside it. */
+  readonly junk: { readonly rate: number; readonly sent: number };
   /** The client's summary and its resident set size before and after the flood, MB. */
   readonly client: ClientFigures & { readonly rssStartMb: number; readonly rssEndMb: number };
   /** Kernel drops during the run (this namespace; softnet is host-wide). */
@@ -252,6 +318,7 @@ const DEFAULTS: Required<Omit<ClientFuzzOptions, "port">> = {
   seed: 1,
   rate: 50_000,
   bitrate: 8_000_000,
+  junkRate: 0,
   group: "239.77.0.1",
 };
 
@@ -352,6 +419,13 @@ export async function runClientFuzz(options: ClientFuzzOptions = {}): Promise<Cl
     durationS: expectedS * 4 + 60, // a bound; normally stopped by the signal
     signal: stop.signal,
   });
+  // Junk sources start once the stream is established (past probation, within --stall-after).
+  const junkRate = options.junkRate ?? 0;
+  const junk = junkRate === 0
+    ? Promise.resolve(0)
+    : delay(500).then(() =>
+      sendJunkSources({ group, port, rate: junkRate, seed, signal: stop.signal })
+    );
   // Socket drops per second of the flood, to see when the client fell behind.
   const dropTimeline: [number, number][] = [];
   let lastDrops = 0;
@@ -383,15 +457,18 @@ export async function runClientFuzz(options: ClientFuzzOptions = {}): Promise<Cl
     stop.abort();
   }
   const truth = await stream.done;
+  const junkSent = await junk;
   const drained = await rig.drained();
   const rssEndMb = rig.rssMb();
-  const { kernel, result, figures } = await rig.finish();
+  const { kernel, result, figures } = await rig.finish(junkRate === 0 ? undefined : truth.ssrc);
   const { socketDrops } = kernel;
   const clientReport = { ...figures, rssStartMb, rssEndMb };
   const sources = clientReport.sources;
-  const balanced = clientReport.packets + clientReport.invalid + socketDrops ===
-    truth.sent + garbage.sent;
-  const ok = result.code === 0 && sources === 1 && clientReport.ssrc === truth.ssrc &&
+  // With junk sources the packets of evicted ones leave no summary: no balance to check then.
+  const balanced = junkRate === 0 &&
+    clientReport.packets + clientReport.invalid + socketDrops === truth.sent + garbage.sent;
+  const ok = result.code === 0 && (junkRate === 0 ? sources === 1 : sources <= 64) &&
+    clientReport.ssrc === truth.ssrc &&
     clientReport.packets === truth.sent && clientReport.lost === 0 &&
     clientReport.duplicates === 0 && clientReport.reordered === 0 &&
     clientReport.invalid === garbage.sent && garbage.sent === datagrams && socketDrops === 0 &&
@@ -411,6 +488,7 @@ export async function runClientFuzz(options: ClientFuzzOptions = {}): Promise<Cl
       byReason: garbage.byReason,
     },
     stream: { ssrc: truth.ssrc, bitrate, sent: truth.sent },
+    junk: { rate: junkRate, sent: junkSent },
     client: clientReport,
     kernel: { ...kernel, drained, dropTimeline },
     balanced,
@@ -427,6 +505,8 @@ Usage: deno run -A scripts/fuzz_client.ts [options]
   --seed N        PRNG seed (default ${DEFAULTS.seed})
   --rate N        Garbage datagrams per second (default ${DEFAULTS.rate})
   --bitrate B     Valid stream bitrate, e.g. 8M (default 8M)
+  --junk-sources N  Also N packets/s of valid RTP from random SSRCs in pairs (default 0): the
+                  stream must stay exact beside them
 
 Prints one JSON report line; exit 0 when the client counted everything exactly, 1 otherwise.
 Runs inside a private network namespace (re-executes itself under unshare -rn if needed).`;
@@ -440,6 +520,7 @@ export async function main(args: string[]): Promise<number> {
       seed: { type: "string", default: String(DEFAULTS.seed) },
       rate: { type: "string", default: String(DEFAULTS.rate) },
       bitrate: { type: "string", default: "8M" },
+      "junk-sources": { type: "string", default: "0" },
       help: { type: "boolean", short: "h" },
     });
     if (values.help) {
@@ -451,6 +532,7 @@ export async function main(args: string[]): Promise<number> {
       seed: parseIntegerFlag(values.seed, "--seed", 0, 0xffff_ffff),
       rate: parseIntegerFlag(values.rate, "--rate", 1, 1_000_000),
       bitrate: parseBitrate(values.bitrate, "--bitrate"),
+      junkRate: parseIntegerFlag(values["junk-sources"], "--junk-sources", 0, 1_000_000),
     };
   } catch (error) {
     return exitCodeFor("fuzz_client", error);

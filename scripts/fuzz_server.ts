@@ -1,6 +1,8 @@
-// Fuzzes a real SDP server with random and mutated requests and checks it never answers 5xx, never
-// dies, and that its memory returns to within 10 % of where it started.
-// Run: deno run -A scripts/fuzz_server.ts [--requests 20000] [--warmup 2000] [--seed 1] [--concurrency 32]
+// Fuzzes a real SDP server with random and mutated requests and, beside them, the hostile peers of
+// issue 11 (idle connections, malformed Host headers, one-byte chunks, trickled bodies, broken
+// framing, oversized and CPU-heavy offers) and checks it never answers 5xx, never dies, closes what
+// it must, and that its memory returns to within 10 % of where it started.
+// Run: deno run -A scripts/fuzz_server.ts [--requests 20000] [--warmup 2000] [--seed 1] [--concurrency 32] [--hostile 1]
 //      (or --help)
 // Traffic goes only to a server it starts itself on 127.0.0.1.
 import { delay } from "../lib/common/delay.ts";
@@ -8,6 +10,14 @@ import { exitCodeFor, parseFlags, parseIntegerFlag } from "../lib/common/flags.t
 import { mulberry32 } from "../lib/common/prng.ts";
 import { rssKiB } from "./support/proc_counters.ts";
 import { startServer } from "./support/server_process.ts";
+import {
+  closeAll,
+  oneByteChunks,
+  openIdle,
+  rawExchange,
+  requestHead,
+  writeAll,
+} from "./support/raw_http.ts";
 
 /** Outcome of a fuzz run. */
 export interface FuzzReport {
@@ -23,6 +33,20 @@ export interface FuzzReport {
   readonly seconds: number;
   /** First server error log lines, if any. */
   readonly errorLogs: readonly string[];
+  /** The hostile peers' side: what they got back, per case and status. */
+  readonly hostile: HostileReport;
+}
+
+/** What the hostile peers of {@link runHostilePeers} got. */
+export interface HostileReport {
+  /** Rounds of every hostile case. */
+  readonly rounds: number;
+  /** Idle connections held open during the whole run. */
+  readonly idleConnections: number;
+  /** Status codes per case (0 = no response). */
+  readonly statuses: Readonly<Record<string, Record<string, number>>>;
+  /** Cases whose answer was not the expected one, with what came instead. */
+  readonly unexpected: readonly string[];
 }
 
 const VLC_OFFER = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nc=IN IP4 239.0.0.1/255\r\nt=0 0\r\n" +
@@ -157,11 +181,160 @@ function rssMb(pid: number): number {
   return rssKiB(pid) / 1024;
 }
 
+/** Body timeout of the fuzzed server, so trickled bodies end within the run. */
+const FUZZ_BODY_TIMEOUT_S = 2;
+
+/** One hostile case: what to send on a raw connection and the statuses that are right. */
+interface HostileCase {
+  readonly name: string;
+  readonly send: string | ((conn: Deno.Conn) => Promise<void>);
+  readonly expect: readonly number[];
+  /** The server must close the connection after answering. */
+  readonly closes?: boolean;
+  readonly timeoutMs?: number;
+}
+
+const encoder = new TextEncoder();
+
+/** The hostile cases of issue 11 that fetch() cannot send, each bounded in bytes and time. */
+function hostileCases(random: () => number): HostileCase[] {
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const sdpPost = (headers: Record<string, string>) =>
+    requestHead("POST", "/offer", { "content-type": "application/sdp", ...headers });
+  const badHost = pick(["a b", "[", "a@b", "a:99999", "x\\streams#", "x/y", "[::1", "a:b:c"]) +
+    String.fromCharCode(0x21 + Math.floor(random() * 90)).replace(/[a-z0-9.:-]/i, "");
+  return [
+    {
+      name: "malformed Host",
+      send: requestHead(pick(["GET", "HEAD"]), pick(["/healthz", "/streams"]), { host: badHost }),
+      expect: [400],
+    },
+    {
+      name: "20 000 one-byte chunks",
+      send: async (conn) => {
+        await writeAll(conn, encoder.encode(sdpPost({ "transfer-encoding": "chunked" })));
+        await oneByteChunks(20_000)(conn);
+      },
+      expect: [400],
+      timeoutMs: 20_000,
+    },
+    {
+      name: "trickled body",
+      send: async (conn) => {
+        await writeAll(conn, encoder.encode(sdpPost({ "content-length": "100" })));
+        for (let i = 0; i < FUZZ_BODY_TIMEOUT_S * 10 + 20; i++) {
+          await writeAll(conn, encoder.encode("v"));
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      },
+      expect: [408],
+      closes: true,
+      timeoutMs: FUZZ_BODY_TIMEOUT_S * 1000 + 5000,
+    },
+    {
+      name: "1 MB chunk extension",
+      send: sdpPost({ "transfer-encoding": "chunked" }) + "1;" + "a".repeat(1_000_000) +
+        "\r\nx\r\n0\r\n\r\n",
+      expect: [400],
+      closes: true,
+    },
+    {
+      // Deno's HTTP layer drops the connection on a bad chunk-size line, before the 400 is sent.
+      name: "bad chunk size",
+      send: sdpPost({ "transfer-encoding": "chunked" }) + "zz\r\nx\r\n0\r\n\r\n",
+      expect: [400, 0],
+      closes: true,
+    },
+    {
+      name: "Expect: 100-continue with 10 MB",
+      send: sdpPost({ "content-length": "10000000", expect: "100-continue" }),
+      expect: [413],
+      closes: true,
+    },
+    {
+      name: "64 KB stream name",
+      send: requestHead("GET", `/streams/${"n".repeat(60_000)}.sdp`),
+      expect: [404],
+    },
+    {
+      name: "offer over the line limit",
+      send: (() => {
+        const body = VLC_OFFER + "a=x\n".repeat(15_000);
+        return sdpPost({ "content-length": String(body.length) }) + body;
+      })(),
+      expect: [400],
+    },
+    {
+      name: "NUL in s=",
+      send: (() => {
+        const body = VLC_OFFER.replace("s=-", "s=a\0b");
+        return sdpPost({ "content-length": String(body.length) }) + body;
+      })(),
+      expect: [400],
+    },
+  ];
+}
+
+/**
+ * Runs every hostile case `rounds` times on raw connections to `port`, `idle` idle connections
+ * held open meanwhile; records each answer and whether it was the right one. A dropped upload (a
+ * body cut off by closing) is sent too: it has no answer to read, only the server's log.
+ */
+export async function runHostilePeers(
+  port: number,
+  options: { rounds: number; idle: number; seed: number },
+): Promise<HostileReport> {
+  const random = mulberry32(options.seed ^ 0x4057);
+  const idle = await openIdle(port, options.idle);
+  const statuses: Record<string, Record<string, number>> = {};
+  const unexpected: string[] = [];
+  try {
+    for (let round = 0; round < options.rounds; round++) {
+      const cases = hostileCases(random);
+      await Promise.all(cases.map(async (hostile) => {
+        const result = await rawExchange(port, hostile.send, {
+          untilClose: hostile.closes ?? false,
+          timeoutMs: hostile.timeoutMs ?? 5000,
+        });
+        const counts = statuses[hostile.name] ??= {};
+        counts[result.status] = (counts[result.status] ?? 0) + 1;
+        if (!hostile.expect.includes(result.status) || (hostile.closes && !result.closed)) {
+          unexpected.push(
+            `${hostile.name}: ${result.status}${
+              hostile.closes && !result.closed ? " (kept open)" : ""
+            }`,
+          );
+        }
+      }));
+      const dropped = await Deno.connect({ hostname: "127.0.0.1", port });
+      await writeAll(
+        dropped,
+        encoder.encode(
+          requestHead("POST", "/offer", {
+            "content-type": "application/sdp",
+            "content-length": "500",
+          }) + "v=0\r\n",
+        ),
+      );
+      dropped.close();
+    }
+  } finally {
+    closeAll(idle);
+  }
+  return { rounds: options.rounds, idleConnections: idle.length, statuses, unexpected };
+}
+
 /** Runs `requests` fuzz requests with `concurrency` workers against a server it starts. */
 export async function runServerFuzz(
-  options: { requests: number; seed: number; concurrency: number; warmup: number },
+  options: {
+    requests: number;
+    seed: number;
+    concurrency: number;
+    warmup: number;
+    hostile?: number;
+  },
 ): Promise<FuzzReport> {
-  await using server = await startServer();
+  await using server = await startServer(["--body-timeout", String(FUZZ_BODY_TIMEOUT_S)]);
   const pid = server.process.pid;
   const random = mulberry32(options.seed);
   const statuses: Record<string, number> = {};
@@ -198,9 +371,18 @@ export async function runServerFuzz(
   };
   // Warm up with the same mix (the V8 heap grows to its working size and keeps it), then take the
   // baseline RSS: growth after this point would be a leak.
+  // The hostile peers run beside the random requests, in the warm-up too: the baseline must
+  // include the working set they need (connection buffers), so that growth means a leak.
+  const port = Number(new URL(server.url).port);
+  const hostilePeers = (seed: number) =>
+    runHostilePeers(port, { rounds: options.hostile ?? 1, idle: 200, seed });
+  const warmupHostile = hostilePeers(options.seed + 1);
   await run(options.warmup);
+  await warmupHostile;
   const rssStartMb = rssMb(pid);
+  const hostile = hostilePeers(options.seed);
   await run(options.requests);
+  const hostileReport = await hostile;
   // Let the garbage collector catch up with a few ordinary requests, then measure.
   for (let i = 0; i < 200; i++) {
     await one({ method: "POST", path: "/offer", contentType: "application/sdp", body: VLC_OFFER });
@@ -226,6 +408,7 @@ export async function runServerFuzz(
     errorLogs: server.logs.filter((r) => r.level === "error").slice(0, 5).map((r) =>
       String(r.message)
     ),
+    hostile: hostileReport,
   };
 }
 
@@ -237,6 +420,7 @@ Usage: deno run -A scripts/fuzz_server.ts [options]
   --warmup N       Requests before the memory baseline is taken (default 2000)
   --seed N         Seed of the request mix (default 1)
   --concurrency N  Requests in flight at once, 1-1024 (default 32)
+  --hostile 0|1    Also send the hostile peers of issue 11 (default 1)
   -h, --help       Show this help and exit
 
 Prints one JSON report line. Exit codes: 0 no 5xx, server alive and RSS growth at most 10 %;
@@ -252,6 +436,7 @@ export async function main(args: string[]): Promise<number> {
       seed: { type: "string", default: "1" },
       concurrency: { type: "string", default: "32" },
       warmup: { type: "string", default: "2000" },
+      hostile: { type: "string", default: "1" },
       help: { type: "boolean", short: "h" },
     });
     if (values.help) {
@@ -263,14 +448,21 @@ export async function main(args: string[]): Promise<number> {
       seed: parseIntegerFlag(values.seed, "--seed", 0, 0xffff_ffff),
       concurrency: parseIntegerFlag(values.concurrency, "--concurrency", 1, 1024),
       warmup: parseIntegerFlag(values.warmup, "--warmup", 0, 10_000_000),
+      hostile: parseIntegerFlag(values.hostile, "--hostile", 0, 1),
     };
   } catch (error) {
     return exitCodeFor("fuzz_server", error);
   }
   const report = await runServerFuzz(options);
   console.log(JSON.stringify(report));
-  const ok = report.serverErrors === 0 && report.alive && report.rssGrowthPct <= 10;
-  console.error(ok ? "fuzz: OK" : "fuzz: FAILED (5xx, dead server or memory growth over 10 %)");
+  const ok = report.serverErrors === 0 && report.alive && report.rssGrowthPct <= 10 &&
+    report.hostile.unexpected.length === 0 && report.errorLogs.length === 0;
+  console.error(
+    ok
+      ? "fuzz: OK"
+      : "fuzz: FAILED (5xx, dead server, an error logged, a hostile case answered wrongly, or " +
+        "memory growth over 10 %)",
+  );
   return ok ? 0 : 1;
 }
 

@@ -1,8 +1,8 @@
 // Soak run of the client (RFC 3550 receiver statistics over a long stream): a real server and client
 // process receive the MPEG-TS/RTP test source at a high bitrate with seeded loss for many minutes;
 // the client's RSS must stay flat after the first minute (growth under 5 MB) and the loss it reports
-// must equal what the source dropped.
-// Run: deno run -A scripts/soak_client.ts [--minutes 10] [--bitrate 50M] [--loss 0.001] [--seed 1]
+// must equal what the source dropped, also beside a flood of junk SSRCs (--junk-sources, issue 11).
+// Run: deno run -A scripts/soak_client.ts [--minutes 10] [--bitrate 50M] [--loss 0.001] [--seed 1] [--junk-sources 0]
 // Multicast stays in a private network namespace: unless GATEWAY_NETNS=1 the script re-executes
 // itself under `unshare -rn` with lo up and 224.0.0.0/4 routed to lo; the source also uses TTL 0.
 import {
@@ -17,6 +17,7 @@ import { parseBitrate } from "../lib/source/rtp_source.ts";
 import { type ClientFigures, type KernelDrops, startClientRig } from "./support/client_rig.ts";
 import { assertPrivateNetns, inPrivateNetns, runInPrivateNetns } from "./support/netns.ts";
 import { withDefaults } from "./support/with_defaults.ts";
+import { sendJunkSources } from "./fuzz_client.ts";
 
 /** Options of {@link runClientSoak}. */
 export interface ClientSoakOptions {
@@ -35,6 +36,8 @@ export interface ClientSoakOptions {
   readonly sampleEveryS?: number;
   /** Multicast group (default 239.77.0.2). */
   readonly group?: string;
+  /** Valid RTP from random SSRCs in sequential pairs beside the stream, packets/s (default 0). */
+  readonly junkRate?: number;
 }
 
 /** One RSS sample of the client. */
@@ -77,6 +80,8 @@ export interface ClientSoakReport {
   };
   /** The client's summary. */
   readonly client: ClientFigures;
+  /** The junk sources' flood. */
+  readonly junk: { readonly rate: number; readonly sent: number };
   /** Kernel drops during the run (this namespace; softnet is host-wide). */
   readonly kernel: KernelDrops & { readonly drained: boolean };
   /** Client lost, duplicates, reordered and packets equal the source's truth. */
@@ -97,6 +102,7 @@ const DEFAULTS: Required<ClientSoakOptions> = {
   seed: 1,
   sampleEveryS: 10,
   group: "239.77.0.2",
+  junkRate: 0,
 };
 
 /** RSS growth allowed after the baseline, MB. */
@@ -141,6 +147,12 @@ export async function runClientSoak(options: ClientSoakOptions = {}): Promise<Cl
     },
   });
   const ended = stream.done.finally(() => done.abort());
+  const junkRate = options.junkRate ?? 0;
+  const junk = junkRate === 0
+    ? Promise.resolve(0)
+    : delay(1000, done.signal).then(() =>
+      sendJunkSources({ group, port, rate: junkRate, seed, signal: done.signal })
+    );
   // Sample until the stream ends; bounded by the sample count the duration allows, plus slack.
   const maxSamples = Math.ceil(durationS / sampleEveryS) + 30;
   for (let i = 1; i <= maxSamples && !done.signal.aborted; i++) {
@@ -149,12 +161,15 @@ export async function runClientSoak(options: ClientSoakOptions = {}): Promise<Cl
     sample(round1((performance.now() - startMs) / 1000));
   }
   const truth = await ended;
+  const junkSent = await junk;
   const drained = await rig.drained();
   sample(round1((performance.now() - startMs) / 1000));
   const endMb = samples[samples.length - 1]!.rssMb;
-  const { kernel, result, figures: clientReport } = await rig.finish();
+  const { kernel, result, figures: clientReport } = await rig.finish(
+    junkRate === 0 ? undefined : truth.ssrc,
+  );
 
-  const sources = clientReport.sources;
+  const sources = junkRate === 0 ? clientReport.sources : 1; // junk sources beside it
   const baseline = samples.find((s) => s.atS >= baselineS) ?? samples[samples.length - 1]!;
   const afterBaseline = samples.filter((s) => s.atS >= baseline.atS);
   const peakMb = Math.max(...afterBaseline.map((s) => s.rssMb));
@@ -191,6 +206,7 @@ export async function runClientSoak(options: ClientSoakOptions = {}): Promise<Cl
       reordered: truth.reordered,
     },
     client: clientReport,
+    junk: { rate: junkRate, sent: junkSent },
     kernel: { ...kernel, drained },
     lossMatches,
     lossMatchesWithKernelDrops,
@@ -210,6 +226,7 @@ Usage: deno run -A scripts/soak_client.ts [options]
   --duplicate P   Source duplication probability (default 0)
   --reorder P     Source reordering probability (default 0)
   --seed N        PRNG seed (default ${DEFAULTS.seed})
+  --junk-sources N  Also N packets/s of valid RTP from random SSRCs in pairs (default 0)
 
 Prints one JSON report line on stdout and a summary line on stderr; exit 0 when the RSS grew less
 than ${MAX_GROWTH_MB} MB after the first minute and the client's counts equal the source's truth.
@@ -226,6 +243,7 @@ export async function main(args: string[]): Promise<number> {
       duplicate: { type: "string", default: "0" },
       reorder: { type: "string", default: "0" },
       seed: { type: "string", default: String(DEFAULTS.seed) },
+      "junk-sources": { type: "string", default: "0" },
       help: { type: "boolean", short: "h" },
     });
     if (values.help) {
@@ -248,6 +266,7 @@ export async function main(args: string[]): Promise<number> {
       duplicate: parseProbabilityFlag(values.duplicate, "--duplicate"),
       reorder: parseProbabilityFlag(values.reorder, "--reorder"),
       seed: parseIntegerFlag(values.seed, "--seed", 0, 0xffff_ffff),
+      junkRate: parseIntegerFlag(values["junk-sources"], "--junk-sources", 0, 1_000_000),
     };
   } catch (error) {
     return exitCodeFor("soak_client", error);
@@ -263,6 +282,9 @@ export async function main(args: string[]): Promise<number> {
       `duplicates ${report.client.duplicates}/${report.source.duplicated}, reordered ` +
       `${report.client.reordered}/${report.source.reordered}, packets ${report.client.packets}/` +
       `${report.source.sent}, socket drops ${report.kernel.socketDrops}` +
+      (report.junk.rate > 0
+        ? `, beside ${report.junk.sent} junk-SSRC packets (untracked ${report.client.untrackedPackets})`
+        : "") +
       (!report.lossMatches && report.lossMatchesWithKernelDrops
         ? " (client lost = source lost + kernel drops)"
         : "") +

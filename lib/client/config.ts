@@ -10,6 +10,9 @@ import { parseFlags, parseIntegerFlag, parseSecondsFlag } from "../common/flags.
 import type { MediaChoice } from "../sdp/receive_target.ts";
 import { MAX_MEDIA_SECTIONS } from "../sdp/parse.ts";
 
+/** Default of `--negotiation-timeout`: seconds for one whole attempt (connect, headers, body). */
+export const NEGOTIATION_TIMEOUT_S = 10;
+
 /** Client exit codes (documented in --help and README). */
 export const CLIENT_EXIT = {
   /** Packets were received (or the run was interrupted by SIGINT/SIGTERM after starting to receive). */
@@ -57,8 +60,14 @@ Where to find the stream:
                         http://host:8080/streams/NAME.sdp)
   --payload-type N      Also offer this payload type (with --encoding for dynamic types)
   --encoding NAME/RATE  Encoding of --payload-type, e.g. H264/90000
-  --retries N           Retries when the server is unreachable or answers 5xx (default 5)
-  --token TOKEN         Bearer token for a protected server ($GATEWAY_TOKEN)
+  --retries N           Retries when the server is unreachable, answers 5xx or its answer
+                        breaks off (default 5)
+  --negotiation-timeout SECONDS
+                        Time for one attempt: connect, headers and the whole answer (default 10)
+  --allow-control-groups  Join an answer's group even in 224.0.0.0/24 or a link-scope control
+                        group such as ff02::1 (refused by default: exit 3)
+  --token TOKEN         Bearer token for a protected server; visible in ps, so prefer
+                        $GATEWAY_TOKEN
   --ca FILE             Extra CA certificate (PEM) to trust for an https server
   --media video|audio|N Which m-line of the description to receive: the first of that media
                         type, or the N-th (1-based). Default: the first RTP m-line with a port
@@ -103,7 +112,12 @@ export interface ClientConfig {
   readonly locator: StreamLocator;
   readonly offerFormats: readonly PayloadFormat[];
   readonly retries: number;
+  /** Seconds for one negotiation attempt. */
+  readonly negotiationTimeoutS: number;
+  readonly allowControlGroups: boolean;
   readonly token?: string;
+  /** The token came from `--token` (visible in `ps`), not from GATEWAY_TOKEN. */
+  readonly tokenFromFlag: boolean;
   readonly caFile?: string;
   /** The m-line to receive (`--media`); undefined: the first one that can be received. */
   readonly media?: MediaChoice;
@@ -171,6 +185,8 @@ export function parseClientArgs(
     "payload-type": { type: "string" },
     encoding: { type: "string" },
     retries: { type: "string" },
+    "negotiation-timeout": { type: "string" },
+    "allow-control-groups": { type: "boolean" },
     token: { type: "string" },
     ca: { type: "string" },
     media: { type: "string" },
@@ -244,7 +260,12 @@ export function parseClientArgs(
     retries: values.retries === undefined
       ? 5
       : parseIntegerFlag(values.retries, "--retries", 0, 100),
+    negotiationTimeoutS: values["negotiation-timeout"] === undefined
+      ? NEGOTIATION_TIMEOUT_S
+      : parseSecondsFlag(values["negotiation-timeout"], "--negotiation-timeout"),
+    allowControlGroups: values["allow-control-groups"] ?? false,
     ...(token === undefined || token === "" ? {} : { token }),
+    tokenFromFlag: values.token !== undefined && values.token !== "",
     ...(values.ca === undefined ? {} : { caFile: values.ca }),
     ...(values.media === undefined ? {} : { media: parseMediaChoice(values.media) }),
     ...(values.interface === undefined ? {} : { interface: values.interface }),

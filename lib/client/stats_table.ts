@@ -259,12 +259,16 @@ export function renderTable(
   if (listed.length === 0) lines.push("  (no packets yet)");
   const hidden = listed.length - shown.size;
   if (hidden > 0) lines.push(fit(`  … and ${hidden} older source${hidden === 1 ? "" : "s"}`));
+  const pressure = total.evictedSources + total.untrackedPackets > 0
+    ? `  evicted sources ${total.evictedSources} (untracked packets ${total.untrackedPackets})`
+    : "";
   const footer =
     `invalid ${total.invalid}  unexpected payload type ${total.unexpectedPayloadType}  ` +
-    `filtered by source ${total.filtered}`;
+    `filtered by source ${total.filtered}${pressure}`;
   lines.push(
     visibleLength(footer) <= width ? footer : fit(
-      `invalid ${total.invalid}  unexpected PT ${total.unexpectedPayloadType}  filtered ${total.filtered}`,
+      `invalid ${total.invalid}  unexpected PT ${total.unexpectedPayloadType}  filtered ${total.filtered}` +
+        (pressure === "" ? "" : `  evicted ${total.evictedSources}`),
     ),
   );
   return lines.join("\n") + "\n";

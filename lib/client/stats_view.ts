@@ -107,7 +107,8 @@ export function intervalRecords(
 /**
  * `summary` records of the run: one per source with cumulative figures (rates averaged over the
  * time the source was sending), plus `durationS`, `stalls`, `stalledS`, `filtered`,
- * `unexpectedPayloadType` and `restarts`; one with `ssrc: null` when nothing arrived.
+ * `unexpectedPayloadType`, `restarts`, `evictedSources` and `untrackedPackets` (SSRC table
+ * pressure); one with `ssrc: null` when nothing arrived.
  */
 export function summaryRecords(
   total: ReceiverSnapshot,
@@ -124,6 +125,8 @@ export function summaryRecords(
     filtered: total.filtered,
     unexpectedPayloadType: total.unexpectedPayloadType,
     restarts: s?.restarts ?? 0,
+    evictedSources: total.evictedSources,
+    untrackedPackets: total.untrackedPackets,
   }));
 }
 

@@ -74,3 +74,17 @@ export class MulticastError extends Error {
     super(message, { cause: options.cause });
   }
 }
+
+/** A file could not be read within its limits (missing, not a regular file, too large). */
+export class FileReadError extends Error {
+  override name = "FileReadError";
+  /** The path as given. */
+  readonly path: string;
+  /** Why, without the path: `a FIFO`, `larger than 1048576 bytes`, `No such file...`. */
+  readonly reason: string;
+  constructor(path: string, reason: string, options: { cause?: unknown } = {}) {
+    super(`Cannot read ${path}: ${reason}`, { cause: options.cause });
+    this.path = path;
+    this.reason = reason;
+  }
+}

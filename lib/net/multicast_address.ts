@@ -42,3 +42,33 @@ export function sourceProblem(source: string, group: string): string | undefined
   if (ipVersionOf(source) === ipVersionOf(group)) return undefined;
   return `"${source}" is not an IPv${ipVersionOf(group)} address like the group ${group}`;
 }
+
+/**
+ * Why `group` is a control group no stream should be joined on, or `undefined` when it is not: the
+ * IPv4 Local Network Control Block 224.0.0.0/24 (RFC 5771 §4: all hosts, routers, IGMP, mDNS
+ * 224.0.0.251), and IPv6 permanent groups of interface-, link- or reserved scope (RFC 4291 §2.7:
+ * flags 0, scope 0-2, such as ff02::1 all nodes, ff02::16 MLDv2, ff02::fb mDNS). Transient
+ * link-local groups (ff12::/16, ff32::/16) stay allowed.
+ */
+export function controlGroupProblem(group: string): string | undefined {
+  const version = ipVersionOf(group);
+  if (version === 4) {
+    const [a, b, c] = group.split(".").map(Number);
+    if (a === 224 && b === 0 && c === 0) {
+      return `${group} is in the local network control block 224.0.0.0/24 (IGMP, routing, mDNS)`;
+    }
+    return undefined;
+  }
+  if (version !== 6) return undefined;
+  // A multicast address starts with its full first group "ffXY": flags X, scope Y.
+  const head = /^ff([0-9a-f])([0-9a-f]):/i.exec(group);
+  if (head === null) return undefined;
+  const flags = parseInt(head[1]!, 16);
+  const scope = parseInt(head[2]!, 16);
+  if (flags === 0 && scope <= 2) {
+    return `${group} is a permanent ${
+      scope === 1 ? "interface-local" : scope === 2 ? "link-local" : "reserved-scope"
+    } control group (all nodes, routers, MLD, mDNS)`;
+  }
+  return undefined;
+}

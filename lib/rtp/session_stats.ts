@@ -15,8 +15,10 @@ import { type IpVersion, type SourceSnapshot, SourceStats } from "./source_stats
 export const RECEIVER_DEFAULTS = {
   /** Clock rate of payload types missing from `clockRates` (RFC 3551 video and MP2T use 90 kHz). */
   DEFAULT_CLOCK_RATE: 90000,
-  /** Most SSRCs tracked at once; beyond that the least recently seen is evicted. */
+  /** Most SSRCs tracked at once; beyond that one is evicted (see ReceiverStats) or none is added. */
   MAX_SOURCES: 64,
+  /** Valid sources heard within this long are never evicted, in ms (the client's --stall-after). */
+  PROTECT_ACTIVE_MS: 2000,
 } as const;
 
 /** Options of {@link ReceiverStats}. */
@@ -33,6 +35,11 @@ export interface ReceiverStatsOptions {
   maxSources?: number;
   /** Silences at least this long (ms) are not a source's sending time; see SourceStatsOptions. */
   silenceLimitMs?: number;
+  /**
+   * A source that passed probation and sent within this many ms is never evicted (default 2000:
+   * pass the client's --stall-after), so a flood of new SSRCs cannot push a live stream out.
+   */
+  protectActiveMs?: number;
 }
 
 /** Datagrams rejected by header validation, per reason. */
@@ -54,6 +61,11 @@ export interface ReceiverSnapshot {
   readonly filtered: number;
   /** Sources dropped to keep at most `maxSources`. */
   readonly evictedSources: number;
+  /**
+   * Valid RTP packets of new SSRCs not tracked because every tracked source was valid and active
+   * (a flood of new SSRCs while the table is full).
+   */
+  readonly untrackedPackets: number;
   /** One entry per tracked SSRC, in order of first appearance. */
   readonly sources: readonly SourceSnapshot[];
 }
@@ -72,6 +84,7 @@ export class ReceiverStats {
   readonly #ipVersion: IpVersion;
   readonly #maxSources: number;
   readonly #silenceLimitMs: number | undefined;
+  readonly #protectActiveMs: number;
   readonly #fields = createRtpHeaderFields();
   readonly #sources = new Map<number, SourceStats>();
 
@@ -80,12 +93,14 @@ export class ReceiverStats {
   #unexpectedPayloadType = 0;
   #filtered = 0;
   #evicted = 0;
+  #untracked = 0;
   readonly #invalid = new Float64Array(STATUS_COUNT);
 
   #markDatagrams = 0;
   #markUnexpected = 0;
   #markFiltered = 0;
   #markEvicted = 0;
+  #markUntracked = 0;
   readonly #markInvalid = new Float64Array(STATUS_COUNT);
 
   constructor(options: ReceiverStatsOptions = {}) {
@@ -95,6 +110,7 @@ export class ReceiverStats {
     this.#ipVersion = options.ipVersion ?? 4;
     this.#maxSources = Math.max(1, options.maxSources ?? RECEIVER_DEFAULTS.MAX_SOURCES);
     this.#silenceLimitMs = options.silenceLimitMs;
+    this.#protectActiveMs = options.protectActiveMs ?? RECEIVER_DEFAULTS.PROTECT_ACTIVE_MS;
   }
 
   /** Arrival of the first packet routed to a source (valid header, expected PT), or undefined. */
@@ -127,7 +143,13 @@ export class ReceiverStats {
       return false;
     }
     let source = this.#sources.get(fields.ssrc);
-    if (source === undefined) source = this.#addSource(fields.ssrc, fields.payloadType);
+    if (source === undefined) {
+      source = this.#addSource(fields.ssrc, fields.payloadType, arrivalMs);
+      if (source === undefined) {
+        this.#untracked++;
+        return false;
+      }
+    }
     if (Number.isNaN(this.#firstPacketMs)) this.#firstPacketMs = arrivalMs;
     source.update(fields, u8.byteLength, arrivalMs);
     return true;
@@ -153,6 +175,7 @@ export class ReceiverStats {
       unexpectedPayloadType: this.#unexpectedPayloadType,
       filtered: this.#filtered,
       evictedSources: this.#evicted,
+      untrackedPackets: this.#untracked,
       sources: Array.from(this.#sources.values(), (s) => s.snapshot(nowMs)),
     };
   }
@@ -167,6 +190,7 @@ export class ReceiverStats {
       unexpectedPayloadType: this.#unexpectedPayloadType - this.#markUnexpected,
       filtered: this.#filtered - this.#markFiltered,
       evictedSources: this.#evicted - this.#markEvicted,
+      untrackedPackets: this.#untracked - this.#markUntracked,
       sources: Array.from(this.#sources.values(), (s) => s.takeInterval(nowMs)),
     };
     this.#markDatagrams = this.#datagrams;
@@ -174,11 +198,12 @@ export class ReceiverStats {
     this.#markUnexpected = this.#unexpectedPayloadType;
     this.#markFiltered = this.#filtered;
     this.#markEvicted = this.#evicted;
+    this.#markUntracked = this.#untracked;
     return result;
   }
 
-  #addSource(ssrc: number, payloadType: number): SourceStats {
-    if (this.#sources.size >= this.#maxSources) this.#evictOne();
+  #addSource(ssrc: number, payloadType: number, nowMs: number): SourceStats | undefined {
+    if (this.#sources.size >= this.#maxSources && !this.#evictOne(nowMs)) return undefined;
     const source = new SourceStats({
       ssrc,
       clockRate: this.#clockRates.get(payloadType) ?? this.#defaultClockRate,
@@ -189,15 +214,23 @@ export class ReceiverStats {
     return source;
   }
 
-  /** Evicts the least recently seen source, preferring ones that never passed A.1 probation. */
-  #evictOne(): void {
+  /**
+   * Evicts one source to make room: the least recently seen of those still on A.1 probation, else
+   * the least recently seen valid one silent for `protectActiveMs`. A valid source heard since then
+   * is never evicted; false when every tracked source is one.
+   */
+  #evictOne(nowMs: number): boolean {
     let victim: SourceStats | undefined;
     for (const source of this.#sources.values()) {
+      if (source.valid && nowMs - (source.lastArrivalMs ?? -Infinity) < this.#protectActiveMs) {
+        continue;
+      }
       if (victim === undefined || isBetterVictim(source, victim)) victim = source;
     }
-    if (victim === undefined) return;
+    if (victim === undefined) return false;
     this.#sources.delete(victim.ssrc);
     this.#evicted++;
+    return true;
   }
 }
 

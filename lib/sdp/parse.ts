@@ -6,10 +6,38 @@ import { SdpError } from "../common/errors.ts";
 import { ipVersionOf } from "../net/multicast_address.ts";
 import { type PayloadFormat, staticFormat } from "../rtp/payload_format.ts";
 
+/**
+ * Bounds on what one description may cost, checked before the SDP grammar runs: the grammar tries
+ * every attribute rule on every `a=` line (~4 µs a line), so an offer's cost is bounded by its
+ * lines, attributes and media sections, not only by its bytes (a 64 KiB offer of 21 640 `a=` lines
+ * took 200 ms). Real offers from VLC, ffmpeg, GStreamer and browsers stay well inside them.
+ */
+export const SDP_LIMITS = {
+  /** Largest SDP text, in bytes (the server's body limit, and the client's answer limit). */
+  bytes: 64 * 1024,
+  /** Most lines, blank ones included. */
+  lines: 256,
+  /** Most `a=` lines in the whole description. */
+  attributes: 128,
+  /** Most `a=rtpmap` lines (each one is parsed and matched against the formats). */
+  rtpmaps: 64,
+  /** Most `m=` sections. */
+  mediaSections: 8,
+  /** Most formats listed on all `m=` lines together. */
+  formats: 64,
+  /** Longest line the SDP grammar reads (`v= o= s= c= t= m=` and the attributes read), in characters. */
+  grammarLineChars: 1024,
+} as const;
+
 /** Largest SDP text accepted, in bytes (the server's body limit, and the client's answer limit). */
-export const MAX_SDP_BYTES = 64 * 1024;
+export const MAX_SDP_BYTES = SDP_LIMITS.bytes;
 /** Most `m=` sections accepted in one description. */
-export const MAX_MEDIA_SECTIONS = 64;
+export const MAX_MEDIA_SECTIONS = SDP_LIMITS.mediaSections;
+
+/** The attributes parseSdp reads; the grammar never sees the others (RFC 8866 §5.13: ignore unknown). */
+const USED_ATTRIBUTE = /^a=(?:rtpmap:|source-filter:|sendrecv|recvonly|sendonly|inactive)/;
+/** The other line types parseSdp reads (RFC 8866 §5). */
+const GRAMMAR_LINE_TYPES = ["v", "o", "s", "c", "t", "m"];
 
 /** A `c=` line split into address, TTL and address count (RFC 8866 §5.7). */
 export interface ConnectionAddress {
@@ -113,15 +141,40 @@ function readSourceFilter(
   };
 }
 
+/** Number of lines in `text` (line feeds + 1), counting no further than `stopAt`. */
+function countLines(text: string, stopAt: number): number {
+  let count = 1;
+  for (let at = text.indexOf("\n"); at >= 0 && count <= stopAt; at = text.indexOf("\n", at + 1)) {
+    count++;
+  }
+  return count;
+}
+
+/** Throws SdpError naming the limit when `text` is over any of {@link SDP_LIMITS} but attributes. */
+function checkSize(text: string): void {
+  if (text.length > SDP_LIMITS.bytes) {
+    throw new SdpError(
+      `SDP description is larger than ${SDP_LIMITS.bytes} bytes (the limit of SDP bytes)`,
+    );
+  }
+  const lines = countLines(text, SDP_LIMITS.lines);
+  if (lines > SDP_LIMITS.lines) {
+    throw new SdpError(
+      `SDP description has more than ${SDP_LIMITS.lines} lines (the limit of SDP lines)`,
+    );
+  }
+}
+
 /**
  * Validates SDP text and reduces it to its media sections. Requires `v=0` first, then `o=` (the order
- * VLC insists on), `s=`, and at least one `m=`; at most MAX_SDP_BYTES and MAX_MEDIA_SECTIONS.
- * Accepts CRLF and LF line ends. Throws SdpError naming the problem.
+ * VLC insists on), `s=`, and at least one `m=`; every line `<letter>=<value>` without NUL or a bare
+ * CR (RFC 8866 §9 byte-string). The work is bounded first: at most {@link SDP_LIMITS} bytes, lines,
+ * `a=` lines, `m=` sections and formats per `m=`, each refused with a message naming the limit.
+ * Only the attributes it reads reach the SDP grammar. Accepts CRLF and LF line ends. Throws SdpError
+ * naming the problem.
  */
 export function parseSdp(text: string): SessionSummary {
-  if (text.length > MAX_SDP_BYTES) {
-    throw new SdpError(`SDP description is larger than ${MAX_SDP_BYTES} bytes`);
-  }
+  checkSize(text);
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== "");
   if (lines.length === 0) throw new SdpError("SDP description is empty");
   if (lines[0]!.trim() !== "v=0") {
@@ -130,28 +183,62 @@ export function parseSdp(text: string): SessionSummary {
   if (!lines[1]?.startsWith("o=")) {
     throw new SdpError(`Not an SDP description: the second line must be "o=..."`, { line: 2 });
   }
+  let attributes = 0;
+  let rtpmaps = 0;
+  let mediaLines = 0;
+  let formats = 0;
+  const grammarLines: string[] = [];
+  const overLimit = (what: string, limit: number, name: string, line: number) =>
+    new SdpError(`SDP description has more than ${limit} ${what} (the limit of ${name})`, { line });
   for (const [i, line] of lines.entries()) {
     if (!/^[a-z]=/.test(line)) {
       throw new SdpError(`Malformed SDP line ${i + 1}: expected "<letter>=<value>"`, {
         line: i + 1,
       });
     }
-    if (
-      line.startsWith("m=") &&
-      !/^m=[\w.-]+ [0-9]{1,5}(\/[0-9]{1,5})? [\w/.-]+( [\w.*/-]+)*\s*$/.test(line)
-    ) {
+    if (/[\0\r]/.test(line)) {
+      throw new SdpError(`Malformed SDP line ${i + 1}: it contains a NUL or CR character`, {
+        line: i + 1,
+      });
+    }
+    const kind = line[0];
+    if (kind === "a") {
+      if (++attributes > SDP_LIMITS.attributes) {
+        throw overLimit("a= lines", SDP_LIMITS.attributes, "SDP attributes", i + 1);
+      }
+      if (!USED_ATTRIBUTE.test(line)) continue;
+      if (line.startsWith("a=rtpmap:") && ++rtpmaps > SDP_LIMITS.rtpmaps) {
+        throw overLimit("a=rtpmap lines", SDP_LIMITS.rtpmaps, "SDP rtpmaps", i + 1);
+      }
+    } else if (!GRAMMAR_LINE_TYPES.includes(kind!)) {
+      continue; // i= u= e= p= b= z= k= r=: nothing here reads them
+    }
+    if (line.length > SDP_LIMITS.grammarLineChars) {
       throw new SdpError(
-        `Malformed m= line ${i + 1}: expected "m=<media> <port> <proto> <fmt> ..."`,
+        `Malformed SDP line ${i + 1}: longer than ${SDP_LIMITS.grammarLineChars} characters ` +
+          `(the limit of SDP line length)`,
         { line: i + 1 },
       );
     }
+    if (kind === "m") {
+      if (!/^m=[\w.-]+ [0-9]{1,5}(\/[0-9]{1,5})? [\w/.-]+( [\w.*/-]+)*\s*$/.test(line)) {
+        throw new SdpError(
+          `Malformed m= line ${i + 1}: expected "m=<media> <port> <proto> <fmt> ..."`,
+          { line: i + 1 },
+        );
+      }
+      if (++mediaLines > SDP_LIMITS.mediaSections) {
+        throw overLimit("m= lines", SDP_LIMITS.mediaSections, "SDP media sections", i + 1);
+      }
+      formats += line.trim().split(" ").length - 3;
+      if (formats > SDP_LIMITS.formats) {
+        throw overLimit("formats on its m= lines", SDP_LIMITS.formats, "SDP formats", i + 1);
+      }
+    }
+    grammarLines.push(line);
   }
-  const mediaLines = lines.filter((l) => l.startsWith("m=")).length;
   if (mediaLines === 0) throw new SdpError("SDP description has no media (m=) line");
-  if (mediaLines > MAX_MEDIA_SECTIONS) {
-    throw new SdpError(`SDP description has ${mediaLines} m= lines; at most ${MAX_MEDIA_SECTIONS}`);
-  }
-  const parsed = sdpTransform.parse(text);
+  const parsed = sdpTransform.parse(grammarLines.join("\r\n") + "\r\n");
   if (parsed.media.length !== mediaLines) {
     throw new SdpError(`Malformed m= line at line ${lineOf(text, "m=")}`);
   }
@@ -166,9 +253,6 @@ export function parseSdp(text: string): SessionSummary {
     }
     // At run time sdp-transform may give `payloads` as a number (PLATFORM_NOTES).
     const formatTokens = String(m.payloads ?? "").trim().split(/\s+/).filter((t) => t !== "");
-    if (formatTokens.length > 128) {
-      throw new SdpError(`m=${m.type} lists ${formatTokens.length} formats; at most 128`);
-    }
     const formats = formatTokens.flatMap((token): OfferedFormat[] => {
       if (!/^[0-9]{1,3}$/.test(token) || Number(token) > 127) return [];
       const payloadType = Number(token);

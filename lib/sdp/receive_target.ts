@@ -2,7 +2,8 @@
 // server's `.sdp`): which m-line (RFC 8866 §5.14) to receive, its group, port, TTL, formats and the
 // RFC 4570 source filter.
 import { SdpError } from "../common/errors.ts";
-import { ipVersionOf, multicastProblem } from "../net/multicast_address.ts";
+import { controlGroupProblem, ipVersionOf, multicastProblem } from "../net/multicast_address.ts";
+import { printable } from "../common/printable.ts";
 import type { PayloadFormat } from "../rtp/payload_format.ts";
 import { type MediaSection, parseSdp, RTP_PROTOCOL } from "./parse.ts";
 
@@ -25,6 +26,7 @@ export interface ChosenMedia {
 
 /** Where and how to receive a stream, read from an answer or a plain description. */
 export interface ReceiveTarget {
+  /** The description's `s=`, printable (control characters and escape sequences removed). */
   readonly name: string;
   readonly group: string;
   readonly ipVersion: 4 | 6;
@@ -43,6 +45,8 @@ export interface ReceiveTarget {
 export interface ReceiveTargetOptions {
   /** The m-line to receive; default the first RTP m-line that can be received. */
   readonly media?: MediaChoice;
+  /** Accept control groups (224.0.0.0/24, ff02::1-style); refused by default. */
+  readonly allowControlGroups?: boolean;
 }
 
 /** Text of a choice as the user gave it, for messages. */
@@ -51,13 +55,17 @@ export function describeMediaChoice(choice: MediaChoice): string {
 }
 
 /** Why an m-line cannot be received (RTP with a port and a multicast c=), or undefined. */
-function receiveProblem(media: MediaSection): string | undefined {
+function receiveProblem(media: MediaSection, allowControlGroups: boolean): string | undefined {
   if (!RTP_PROTOCOL.test(media.protocol)) return `m=${media.type} is not RTP (${media.protocol})`;
   if (media.port === 0) return `m=${media.type} is rejected (port 0)`;
   const connection = media.connection;
   if (connection === undefined) return `No c= line for m=${media.type}`;
   const problem = multicastProblem(connection.address);
   if (problem !== undefined) return `Refusing to join: ${problem}`;
+  const control = allowControlGroups ? undefined : controlGroupProblem(connection.address);
+  if (control !== undefined) {
+    return `Refusing to join: ${control} (--allow-control-groups to join it anyway)`;
+  }
   const sources = media.sourceFilter?.mode === "incl" ? media.sourceFilter.sources : [];
   for (const source of sources) {
     if (ipVersionOf(source) !== connection.ipVersion) {
@@ -68,7 +76,11 @@ function receiveProblem(media: MediaSection): string | undefined {
 }
 
 /** The index of the m-line to receive; throws SdpError saying why there is none. */
-function chooseMedia(media: readonly MediaSection[], choice: MediaChoice | undefined): number {
+function chooseMedia(
+  media: readonly MediaSection[],
+  choice: MediaChoice | undefined,
+  allowControlGroups: boolean,
+): number {
   const types = media.map((m) => m.type).join(", ");
   if (choice !== undefined) {
     const index = choice.kind === "index"
@@ -82,7 +94,7 @@ function chooseMedia(media: readonly MediaSection[], choice: MediaChoice | undef
         } (it has ${media.length === 0 ? "none" : types})`,
       );
     }
-    const problem = receiveProblem(chosen);
+    const problem = receiveProblem(chosen, allowControlGroups);
     if (problem !== undefined) {
       throw new SdpError(`--media ${describeMediaChoice(choice)}: ${problem}`);
     }
@@ -98,9 +110,11 @@ function chooseMedia(media: readonly MediaSection[], choice: MediaChoice | undef
         : "The description has no RTP media line (m=... RTP/AVP)",
     );
   }
-  const usable = candidates.find((i) => receiveProblem(media[i]!) === undefined);
+  const usable = candidates.find((i) =>
+    receiveProblem(media[i]!, allowControlGroups) === undefined
+  );
   if (usable !== undefined) return usable;
-  throw new SdpError(receiveProblem(media[candidates[0]!]!)!);
+  throw new SdpError(receiveProblem(media[candidates[0]!]!, allowControlGroups)!);
 }
 
 /**
@@ -111,12 +125,12 @@ function chooseMedia(media: readonly MediaSection[], choice: MediaChoice | undef
  */
 export function readReceiveTarget(text: string, options: ReceiveTargetOptions = {}): ReceiveTarget {
   const summary = parseSdp(text);
-  const index = chooseMedia(summary.media, options.media);
+  const index = chooseMedia(summary.media, options.media, options.allowControlGroups ?? false);
   const media = summary.media[index]!;
   const connection = media.connection!;
   const sources = media.sourceFilter?.mode === "incl" ? media.sourceFilter.sources : [];
   return {
-    name: summary.name,
+    name: printable(summary.name),
     group: connection.address,
     ipVersion: connection.ipVersion,
     port: media.port,

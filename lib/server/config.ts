@@ -3,7 +3,8 @@
 import { validateStreams } from "./catalog.ts";
 import type { StreamDefinition } from "../sdp/stream.ts";
 import { parseFlags } from "../common/flags.ts";
-import { ConfigError } from "../common/errors.ts";
+import { ConfigError, FileReadError } from "../common/errors.ts";
+import { readFileLimited } from "../common/read_file_limited.ts";
 import { LOG_FORMATS, type LogFormat } from "../common/logging.ts";
 import { ipVersionOf } from "../net/multicast_address.ts";
 import { DEFAULT_STREAM, resolveCatalog } from "./default_stream.ts";
@@ -69,7 +70,14 @@ Security and limits:
   --cors-origin ORIGIN      Allow browser requests from ORIGIN (or *); CORS is off by default
   --rate-limit N[/s]        Requests per second per client address, bursts of N (429 beyond)
   --max-concurrent N        Requests handled at once; more get 503 (default 256)
-  --body-timeout SECONDS    Time to receive a request body; then 408 (default 10)
+  --max-per-address N       Requests from one client address receiving a body at once; more
+                            get 429 (default 8)
+  --body-timeout SECONDS    Time to receive a request body; then 408 and the connection closes
+                            (default 10)
+  --max-connections N       Open connections; beyond it the longest-idle one is closed, else the
+                            new one gets 503 (default: half the open-file limit, at most 4096)
+  --idle-timeout SECONDS    Close a connection with no request in flight after this long
+                            (keep-alive and slow headers; default 30)
   -h, --help                Show this help and exit
   -V, --version             Show the version and exit
 
@@ -90,6 +98,9 @@ export interface ServerConfig extends SecurityConfig {
   readonly configPath?: string;
 }
 
+/** Largest config file read, in bytes: a catalog of thousands of streams fits. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
 /** Result of parsing the command line: run, or show help or version. */
 export type ServerCommand =
   | { readonly kind: "help" }
@@ -99,28 +110,27 @@ export type ServerCommand =
 const FILE_KEYS = new Set(["host", "port", "logFormat", "defaultStream", "streams"]);
 
 async function readConfigFile(path: string): Promise<Record<string, unknown>> {
+  // Bounded, regular files only (a FIFO would hang a reload, a 100 MB file exhaust the heap), and
+  // no error quotes the file's contents (a config symlinked to /etc/passwd must not log it).
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    const bytes = await readFileLimited(path, { limit: MAX_CONFIG_BYTES });
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch (error) {
-    throw new ConfigError(
-      "config",
-      `Cannot read config file ${path}: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
-    );
+    const reason = error instanceof FileReadError ? error.reason : "not valid UTF-8";
+    throw new ConfigError("config", `Cannot read config file ${path}: ${reason}`, {
+      cause: error,
+    });
   }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (error) {
+    const at = /at position (\d+)/.exec((error as Error).message)?.[1];
     throw new ConfigError(
       "config",
-      `Config file ${path} is not valid JSON: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
+      `Config file ${path} is not valid JSON${at === undefined ? "" : ` (at byte ${at})`}`,
+      { cause: error },
     );
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
@@ -131,7 +141,9 @@ async function readConfigFile(path: string): Promise<Record<string, unknown>> {
     if (!FILE_KEYS.has(key)) {
       throw new ConfigError(
         key,
-        `Config file ${path}: ${key}: unknown field (allowed: ${[...FILE_KEYS].join(", ")})`,
+        `Config file ${path}: ${JSON.stringify(key.slice(0, 40))}: unknown field (allowed: ${
+          [...FILE_KEYS].join(", ")
+        })`,
       );
     }
   }
@@ -189,6 +201,9 @@ const SERVER_FLAGS = {
   "rate-limit": { type: "string" },
   "max-concurrent": { type: "string" },
   "body-timeout": { type: "string" },
+  "max-per-address": { type: "string" },
+  "max-connections": { type: "string" },
+  "idle-timeout": { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
 } as const;
@@ -262,6 +277,9 @@ export async function parseServerArgs(
     rateLimit: given("rate-limit"),
     maxConcurrent: given("max-concurrent"),
     bodyTimeout: given("body-timeout"),
+    maxPerAddress: given("max-per-address"),
+    maxConnections: given("max-connections"),
+    idleTimeout: given("idle-timeout"),
     protectReads: values["protect-reads"] ?? false,
   });
   return {

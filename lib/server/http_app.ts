@@ -10,6 +10,10 @@ import { readLimited } from "../common/read_limited.ts";
 import { AnswerCache } from "./answer_cache.ts";
 import { describeStream } from "../sdp/describe.ts";
 import { MAX_SDP_BYTES } from "../sdp/parse.ts";
+import { printable } from "../common/printable.ts";
+import { AddressLimit } from "./address_limit.ts";
+import type { ServerLoad } from "./server_load.ts";
+import { requestPath } from "./request_target.ts";
 
 /** Options of {@link createHandler}. */
 export interface HandlerOptions {
@@ -29,8 +33,30 @@ export interface HandlerOptions {
   readonly rateLimiter?: RateLimiter;
   /** Most requests handled at once; more get 503. Default 256. */
   readonly maxConcurrent?: number;
+  /** Most requests per client address receiving a body at once; more get 429. Default 8. */
+  readonly maxPerAddress?: number;
+  /** Refusals for /healthz; the handler records its own 503s here. */
+  readonly load?: ServerLoad;
   /** Log one line per request (default true); errors are logged either way. */
   readonly accessLog?: boolean;
+}
+
+/** Defaults of {@link HandlerOptions}. */
+export const HANDLER_DEFAULTS = {
+  maxBodyBytes: MAX_SDP_BYTES,
+  bodyTimeoutMs: 10_000,
+  maxConcurrent: 256,
+  maxPerAddress: 8,
+} as const;
+
+/** Longest piece of a request (a name, a path, a value) echoed in an error message, in characters. */
+const ECHO_CHARS = 80;
+
+/** Everything a request needs besides itself. */
+interface Context {
+  readonly options: HandlerOptions;
+  readonly answers: AnswerCache;
+  readonly bodySlots: AddressLimit;
 }
 
 /** A request handler as Deno.serve takes it. */
@@ -58,6 +84,9 @@ function problem(
   throw new ProblemError(status, STATUS_TITLES[status] ?? "Error", detail, options);
 }
 
+/** Longest request path echoed as a problem's `instance`; a longer one is left out. */
+const MAX_INSTANCE_CHARS = 256;
+
 /** An `application/problem+json` response (RFC 9457 §3) for a ProblemError. */
 export function problemResponse(error: ProblemError, instance: string): Response {
   const body = {
@@ -65,7 +94,7 @@ export function problemResponse(error: ProblemError, instance: string): Response
     title: error.title,
     status: error.status,
     detail: error.message,
-    instance,
+    ...(instance.length > MAX_INSTANCE_CHARS ? {} : { instance }),
     ...error.extensions,
   };
   return new Response(JSON.stringify(body), {
@@ -74,50 +103,51 @@ export function problemResponse(error: ProblemError, instance: string): Response
   });
 }
 
-/** Reads a request body up to `limit` bytes; beyond it, stops reading and answers 413. */
+/** Response headers that make the connection close once the response is sent. */
+const CLOSE = { connection: "close" } as const;
+
+/**
+ * Reads a request body up to `limit` bytes through the one bounded reader (bytes copied into one
+ * buffer of at most `limit` as they arrive, however they are chunked). Beyond the limit it stops
+ * reading and answers 413; a body not complete within `timeoutMs` gets 408, and one that breaks off
+ * (the client went away, bad chunk framing) 400. Each of these closes the connection, so the rest
+ * of the body is never read.
+ */
 async function readBody(request: Request, limit: number, timeoutMs: number): Promise<Uint8Array> {
   const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > limit) {
+  const size = declared === null ? undefined : Number(declared);
+  if (size !== undefined && size > limit) {
     await request.body?.cancel().catch(() => {});
-    problem(413, `Request body of ${declared} bytes is larger than the limit of ${limit} bytes`);
-  }
-  const timedOut = () =>
-    problem(408, `Request body not received within ${timeoutMs / 1000} s`, {
-      headers: { connection: "close" },
+    problem(413, `Request body of ${size} bytes is larger than the limit of ${limit} bytes`, {
+      headers: CLOSE,
     });
+  }
   // One timer per request, cleared at once: AbortSignal.timeout() keeps each timer (and signal)
   // alive for the whole timeout, ~70 000 of them at 7 000 requests/s with the default 10 s.
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  if (declared !== null) {
-    // The HTTP layer frames the body by Content-Length (already checked against the limit), so
-    // the fast whole-body read cannot exceed it.
-    const bytes = request.bytes();
-    bytes.catch(() => {}); // after a timeout nobody awaits it any more
-    const expired = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), timeoutMs);
-    });
-    try {
-      const first = await Promise.race([bytes, expired]);
-      return first === "timeout" ? timedOut() : first;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
   const abort = new AbortController();
-  timer = setTimeout(
+  const timer = setTimeout(
     () => abort.abort(new DOMException("Body timeout", "TimeoutError")),
     timeoutMs,
   );
   let body: Uint8Array | undefined;
   try {
-    body = await readLimited(request.body, limit, abort.signal);
+    body = await readLimited(request.body, limit, {
+      signal: abort.signal,
+      ...(size === undefined ? {} : { sizeHint: size }),
+    });
   } catch (error) {
-    if ((error as Error)?.name === "TimeoutError") timedOut();
-    throw error;
+    if (abort.signal.aborted) {
+      problem(408, `Request body not received within ${timeoutMs / 1000} s`, { headers: CLOSE });
+    }
+    problem(400, `Request body could not be read: ${printable(String(error), ECHO_CHARS)}`, {
+      headers: CLOSE,
+    });
   } finally {
     clearTimeout(timer);
   }
-  if (body === undefined) problem(413, `Request body is larger than the limit of ${limit} bytes`);
+  if (body === undefined) {
+    problem(413, `Request body is larger than the limit of ${limit} bytes`, { headers: CLOSE });
+  }
   return body;
 }
 
@@ -125,11 +155,16 @@ function mediaTypeOf(request: Request): string {
   return (request.headers.get("content-type") ?? "").split(";", 1)[0]!.trim().toLowerCase();
 }
 
+/** The client address a request came from, for per-address limits. */
+function addressOf(info: Deno.ServeHandlerInfo | undefined): string {
+  return (info?.remoteAddr as Deno.NetAddr | undefined)?.hostname ?? "unknown";
+}
+
 /** The offer SDP text and the form (`sdp` or `json`) the answer must take. */
 async function readOffer(
   request: Request,
-  limit: number,
-  timeoutMs: number,
+  info: Deno.ServeHandlerInfo | undefined,
+  context: Context,
 ): Promise<{ sdp: string; form: "sdp" | "json" }> {
   const type = mediaTypeOf(request);
   if (type !== "application/sdp" && type !== "application/json") {
@@ -138,11 +173,34 @@ async function readOffer(
       415,
       type === ""
         ? "Missing Content-Type: send application/sdp or application/json"
-        : `Content-Type ${type} is not supported: send application/sdp or application/json`,
+        : `Content-Type ${
+          printable(type, ECHO_CHARS)
+        } is not supported: send application/sdp or application/json`,
       { headers: { "accept-post": "application/sdp, application/json" } },
     );
   }
-  const bytes = await readBody(request, limit, timeoutMs);
+  // A slow body holds its slot for up to the body timeout: one address gets only a few.
+  const address = addressOf(info);
+  const slots = context.bodySlots;
+  if (!slots.tryAcquire(address)) {
+    await request.body?.cancel().catch(() => {});
+    problem(
+      429,
+      `Too many requests from this address are sending a body at once (at most ${slots.max}); ` +
+        "try again shortly",
+      { headers: { "retry-after": "1", ...CLOSE } },
+    );
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = await readBody(
+      request,
+      context.options.maxBodyBytes ?? HANDLER_DEFAULTS.maxBodyBytes,
+      context.options.bodyTimeoutMs ?? HANDLER_DEFAULTS.bodyTimeoutMs,
+    );
+  } finally {
+    slots.release(address);
+  }
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
@@ -155,14 +213,17 @@ async function readOffer(
   try {
     json = JSON.parse(text);
   } catch (error) {
-    problem(400, `Request body is not valid JSON: ${(error as Error).message}`);
+    problem(400, `Request body is not valid JSON: ${printable((error as Error).message, 120)}`);
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     problem(400, 'Expected a JSON object {"type":"offer","sdp":"..."}');
   }
   const description = json as Record<string, unknown>;
   if (description.type !== undefined && description.type !== "offer") {
-    problem(400, `Expected "type": "offer", got ${JSON.stringify(description.type)}`);
+    problem(
+      400,
+      `Expected "type": "offer", got ${printable(String(JSON.stringify(description.type)), 40)}`,
+    );
   }
   if (typeof description.sdp !== "string") {
     problem(400, 'Expected a string "sdp" member holding the SDP offer');
@@ -172,20 +233,16 @@ async function readOffer(
 
 async function handleOffer(
   request: Request,
+  info: Deno.ServeHandlerInfo | undefined,
   entry: CatalogEntry,
-  options: HandlerOptions,
-  answers: AnswerCache,
+  context: Context,
 ): Promise<Response> {
-  const offer = await readOffer(
-    request,
-    options.maxBodyBytes ?? MAX_SDP_BYTES,
-    options.bodyTimeoutMs ?? 10_000,
-  );
+  const offer = await readOffer(request, info, context);
   let result;
   try {
-    result = answers.answer(offer.sdp, entry);
+    result = context.answers.answer(offer.sdp, entry);
   } catch (error) {
-    if (error instanceof SdpError) problem(400, `Invalid SDP offer: ${error.message}`);
+    if (error instanceof SdpError) problem(400, `Invalid SDP offer: ${printable(error.message)}`);
     throw error;
   }
   if (result.accepted === 0) {
@@ -225,9 +282,13 @@ function catalogJson(catalog: Catalog): unknown {
 
 function allowOnly(request: Request, allowed: readonly string[]): void {
   if (!allowed.includes(request.method)) {
-    problem(405, `Method ${request.method} is not allowed here; use ${allowed.join(", ")}`, {
-      headers: { allow: allowed.join(", ") },
-    });
+    problem(
+      405,
+      `Method ${printable(request.method, ECHO_CHARS)} is not allowed here; use ${
+        allowed.join(", ")
+      }`,
+      { headers: { allow: allowed.join(", ") } },
+    );
   }
 }
 
@@ -236,11 +297,11 @@ function lookup(catalog: Catalog, rawName: string): CatalogEntry {
   try {
     name = decodeURIComponent(rawName);
   } catch {
-    problem(404, `No stream named "${rawName}"`);
+    problem(404, `No stream named "${printable(rawName, ECHO_CHARS)}"`);
   }
   const entry = catalog.get(name);
   if (entry === undefined) {
-    problem(404, `No stream named "${name}"`, {
+    problem(404, `No stream named "${printable(name, ECHO_CHARS)}"`, {
       extensions: { streams: catalog.entries().map((e) => e.stream.name) },
     });
   }
@@ -302,7 +363,8 @@ function admit(
       });
     }
   }
-  if (active > (options.maxConcurrent ?? 256)) {
+  if (active > (options.maxConcurrent ?? HANDLER_DEFAULTS.maxConcurrent)) {
+    options.load?.refused("requests");
     problem(503, "The server is handling too many requests at once; try again shortly", {
       headers: { "retry-after": "1" },
     });
@@ -316,18 +378,22 @@ const POST = ["POST"] as const;
 async function route(
   request: Request,
   path: string,
-  options: HandlerOptions,
-  answers: AnswerCache,
+  info: Deno.ServeHandlerInfo | undefined,
+  context: Context,
 ): Promise<Response> {
+  const { options } = context;
   const catalog = options.catalog();
   if (path === "/offer") {
     allowOnly(request, POST);
     authorize(request, options, "offer");
-    return await handleOffer(request, catalog.defaultEntry, options, answers);
+    return await handleOffer(request, info, catalog.defaultEntry, context);
   }
   if (path === "/healthz") {
     allowOnly(request, READ);
-    return Response.json({ status: "ok" });
+    const health = options.load?.health();
+    if (health === undefined || health.status === "ok") return Response.json({ status: "ok" });
+    // Refusing work: a load balancer or health check must see it.
+    return Response.json(health, { status: 503, headers: { "retry-after": "1" } });
   }
   if (path === "/streams" || path === "/streams/") {
     allowOnly(request, READ);
@@ -338,7 +404,7 @@ async function route(
   if (offerMatch !== null) {
     allowOnly(request, POST);
     authorize(request, options, "offer");
-    return await handleOffer(request, lookup(catalog, offerMatch[1]!), options, answers);
+    return await handleOffer(request, info, lookup(catalog, offerMatch[1]!), context);
   }
   const sdpMatch = /^\/streams\/([^/]+)\.sdp$/.exec(path);
   if (sdpMatch !== null) {
@@ -352,7 +418,7 @@ async function route(
       },
     });
   }
-  problem(404, `No route for ${path}`);
+  problem(404, `No route for ${printable(path, ECHO_CHARS)}`);
 }
 
 /**
@@ -362,17 +428,24 @@ async function route(
  */
 export function createHandler(options: HandlerOptions): Handler {
   const logger = getLogger(["gateway", "http"]);
-  const answers = new AnswerCache();
+  const context: Context = {
+    options,
+    answers: new AnswerCache(),
+    bodySlots: new AddressLimit(options.maxPerAddress ?? HANDLER_DEFAULTS.maxPerAddress),
+  };
   let active = 0;
   return async (request, info) => {
     const started = performance.now();
-    let path = "/";
+    let path = "-";
     let response: Response;
     active++;
     try {
-      path = new URL(request.url).pathname;
+      // Routing reads the request target only, never the Host header (which may say anything).
+      const target = requestPath(request.url, request.headers.get("host"));
+      if (target === undefined) problem(400, "Malformed Host header: expected host[:port]");
+      path = target;
       response = admit(request, path, info, options, active) ??
-        await route(request, path, options, answers);
+        await route(request, path, info, context);
     } catch (error) {
       if (error instanceof ProblemError) {
         response = problemResponse(error, path);

@@ -1,7 +1,9 @@
 // The server's security and limit settings (RFC 6750 bearer token, TLS files, CORS origin, rate and
-// concurrency limits, body timeout), checked with their origins so a bad value's error names its
-// flag or variable.
+// concurrency and connection limits, body and idle timeouts), checked with their origins so a bad
+// value's error names its flag or variable.
 import { ConfigError } from "../common/errors.ts";
+import { HANDLER_DEFAULTS } from "./http_app.ts";
+import { defaultMaxConnections } from "./open_file_limit.ts";
 import { integerSetting, invalidAt, type Sourced } from "./setting_origin.ts";
 
 /** The security settings as given, each with its origin. */
@@ -13,6 +15,9 @@ export interface SecuritySettings {
   readonly rateLimit?: Sourced<string>;
   readonly maxConcurrent?: Sourced<string>;
   readonly bodyTimeout?: Sourced<string>;
+  readonly maxPerAddress?: Sourced<string>;
+  readonly maxConnections?: Sourced<string>;
+  readonly idleTimeout?: Sourced<string>;
   readonly protectReads: boolean;
 }
 
@@ -28,6 +33,14 @@ export interface SecurityConfig {
   readonly rateLimit?: number;
   readonly maxConcurrent: number;
   readonly bodyTimeoutS: number;
+  /** Requests per client address receiving a body at once. */
+  readonly maxPerAddress: number;
+  /** Open connections at most. */
+  readonly maxConnections: number;
+  /** Seconds a connection may stay open with no request in flight. */
+  readonly idleTimeoutS: number;
+  /** The token came from `--token` (visible in `ps`), not from the environment. */
+  readonly tokenFromFlag: boolean;
 }
 
 /** Bearer tokens: 8-512 characters of the RFC 6750 b64token alphabet. */
@@ -73,8 +86,14 @@ export function resolveSecurity(settings: SecuritySettings): SecurityConfig {
   if (bodyTimeout !== undefined && (!(bodyTimeoutS > 0) || bodyTimeoutS > 3600)) {
     throw invalidAt(bodyTimeout.origin, `expected seconds (0-3600), got "${bodyTimeout.value}"`);
   }
+  const idleTimeout = settings.idleTimeout;
+  const idleTimeoutS = idleTimeout === undefined ? 30 : Number(idleTimeout.value);
+  if (idleTimeout !== undefined && (!(idleTimeoutS > 0) || idleTimeoutS > 3600)) {
+    throw invalidAt(idleTimeout.origin, `expected seconds (0-3600), got "${idleTimeout.value}"`);
+  }
   return {
     ...(token === undefined || token.value === "" ? {} : { token: token.value }),
+    tokenFromFlag: token !== undefined && token.value !== "" && token.origin.kind === "flag",
     protectReads: settings.protectReads,
     ...(cert !== undefined && key !== undefined
       ? { tls: { certFile: cert.value, keyFile: key.value } }
@@ -82,8 +101,15 @@ export function resolveSecurity(settings: SecuritySettings): SecurityConfig {
     ...(corsOrigin === undefined ? {} : { corsOrigin: corsOrigin.value }),
     ...(rateLimit === undefined ? {} : { rateLimit }),
     maxConcurrent: settings.maxConcurrent === undefined
-      ? 256
+      ? HANDLER_DEFAULTS.maxConcurrent
       : integerSetting(settings.maxConcurrent, 1, 100_000),
     bodyTimeoutS,
+    maxPerAddress: settings.maxPerAddress === undefined
+      ? HANDLER_DEFAULTS.maxPerAddress
+      : integerSetting(settings.maxPerAddress, 1, 100_000),
+    maxConnections: settings.maxConnections === undefined
+      ? defaultMaxConnections()
+      : integerSetting(settings.maxConnections, 1, 1_000_000),
+    idleTimeoutS,
   };
 }

@@ -29,6 +29,8 @@ export interface ClientFigures {
   readonly reordered: number;
   readonly invalid: number;
   readonly stalls: number;
+  readonly evictedSources: number;
+  readonly untrackedPackets: number;
 }
 
 /** Summary records of a client run with packets, the one with `ssrc: null` left out. */
@@ -36,10 +38,14 @@ export function sourceSummaries(records: Record<string, unknown>[]): Record<stri
   return summaries(records).filter((r) => r.ssrc !== null);
 }
 
-/** The {@link ClientFigures} of a finished client run. */
-export function clientFigures(result: ClientResult): ClientFigures {
+/**
+ * The {@link ClientFigures} of a finished client run: the summary of `ssrc` when given (other
+ * sources, e.g. a flood of junk SSRCs, beside it), else of its one source (or its empty summary).
+ */
+export function clientFigures(result: ClientResult, ssrc?: number): ClientFigures {
   const sources = sourceSummaries(result.records);
-  const summary = sources[0] ?? summaries(result.records)[0];
+  const summary = (ssrc === undefined ? sources[0] : sources.find((r) => r.ssrc === ssrc)) ??
+    summaries(result.records)[0];
   const num = (key: string) => Number(summary?.[key] ?? NaN);
   return {
     exitCode: result.code,
@@ -51,6 +57,8 @@ export function clientFigures(result: ClientResult): ClientFigures {
     reordered: num("reordered"),
     invalid: num("invalid"),
     stalls: num("stalls"),
+    evictedSources: num("evictedSources"),
+    untrackedPackets: num("untrackedPackets"),
   };
 }
 
@@ -145,7 +153,7 @@ export interface ClientRig extends AsyncDisposable {
    */
   sendStream(options: RigStreamOptions): Promise<{ readonly done: Promise<SourceTruth> }>;
   /** Reads the counters, stops the client with SIGINT and returns its summary. */
-  finish(): Promise<ClientRigEnd>;
+  finish(ssrc?: number): Promise<ClientRigEnd>;
 }
 
 /**
@@ -204,7 +212,7 @@ export async function startClientRig(options: ClientRigOptions): Promise<ClientR
         ssrc: seeded.ssrc,
         startSeq: seeded.startSeq,
       }),
-    async finish() {
+    async finish(ssrc?: number) {
       const after = readKernelCounters(group, port);
       client.process.kill("SIGINT");
       const result = await client.finished();
@@ -215,7 +223,7 @@ export async function startClientRig(options: ClientRigOptions): Promise<ClientR
         inErrors: after.udp.inErrors - before.udp.inErrors,
         softnetDropped: after.softnet - before.softnet,
       };
-      return { after, kernel, result, figures: clientFigures(result) };
+      return { after, kernel, result, figures: clientFigures(result, ssrc) };
     },
     [Symbol.asyncDispose]: dispose,
   };

@@ -118,20 +118,82 @@ Deno.test("ReceiverStats caps the tracked SSRCs", async (t) => {
     const ssrcs = [...stats.sources()].map((x) => x.ssrc);
     assert.deepEqual(ssrcs, [0x5eed, 0x108, 0x109]);
   });
-  await t.step("among valid sources the least recently seen goes", () => {
-    const stats = new ReceiverStats({ maxSources: 3 });
-    const feed = (ssrc: number, at: number) => {
-      stats.onDatagram(rtp(1, { ssrc }), at);
-      stats.onDatagram(rtp(2, { ssrc }), at + 1);
-    };
-    feed(1, 0);
-    feed(2, 10);
-    feed(3, 20);
-    feed(1, 30); // 1 seen again (duplicates): 2 is now the least recently seen
-    feed(4, 40);
-    assert.deepEqual([...stats.sources()].map((x) => x.ssrc).sort(), [1, 3, 4]);
-    assert.equal(stats.snapshot(50).evictedSources, 1);
-  });
+  await t.step(
+    "among valid sources silent for protectActiveMs the least recently seen goes",
+    () => {
+      const stats = new ReceiverStats({ maxSources: 3, protectActiveMs: 2000 });
+      const feed = (ssrc: number, at: number) => {
+        stats.onDatagram(rtp(1, { ssrc }), at);
+        stats.onDatagram(rtp(2, { ssrc }), at + 1);
+      };
+      feed(1, 0);
+      feed(2, 10_000);
+      feed(3, 20_000);
+      feed(1, 30_000); // 1 seen again (duplicates): 2 is now the least recently seen
+      feed(4, 40_000);
+      assert.deepEqual([...stats.sources()].map((x) => x.ssrc).sort(), [1, 3, 4]);
+      assert.equal(stats.snapshot(50_000).evictedSources, 1);
+    },
+  );
+});
+
+Deno.test("a flood of new SSRCs in sequential pairs never pushes a live stream out (issue 11, item 10)", () => {
+  // A 100 packets/s stream alone for 1 s, then beside 20 000 packets/s of random SSRCs in pairs
+  // (each pair passes A.1 probation) for 5 s, in 1 s intervals: the stream is in every interval,
+  // exact, and in the summary.
+  const stats = new ReceiverStats({ maxSources: 64, protectActiveMs: 2000 });
+  const random = mulberry32(11);
+  const live = 0x5eed;
+  let seq = 60_000; // wraps during the run
+  let junk = 0;
+  const intervals = [];
+  for (let ms = 0; ms < 6000; ms++) {
+    if (ms % 10 === 0) stats.onDatagram(rtp(seq++, { ssrc: live, ts: ms * 90 }), ms + 0.5);
+    for (let pair = 0; ms >= 1000 && pair < 10; pair++) {
+      const ssrc = (random() * 0x1_0000_0000) >>> 0;
+      const start = Math.floor(random() * 0x10000);
+      stats.onDatagram(rtp(start, { ssrc }), ms + pair / 20);
+      stats.onDatagram(rtp(start + 1, { ssrc }), ms + pair / 20 + 0.01);
+      junk += 2;
+    }
+    if (ms % 1000 === 999) intervals.push(stats.takeInterval(ms + 1));
+  }
+  assert.equal(junk, 100_000);
+  for (const [i, interval] of intervals.entries()) {
+    const source = interval.sources.find((s) => s.ssrc === live);
+    assert.ok(source, `interval ${i} shows the live stream`);
+    assert.deepEqual(
+      [source.packets, source.lost, source.expected],
+      [100, 0, 100],
+      `interval ${i}`,
+    );
+  }
+  const total = stats.snapshot(6000);
+  const summary = total.sources.find((s) => s.ssrc === live);
+  assert.deepEqual(
+    [summary?.packets, summary?.lost, summary?.duplicates, summary?.reordered],
+    [600, 0, 0, 0],
+  );
+  assert.equal(total.sources.length, 64);
+  // Every junk packet is in a tracked source, in an evicted one, or counted as untracked.
+  const tracked = total.sources.reduce((n, s) => n + s.packets, 0) - 600;
+  assert.ok(total.evictedSources > 0 && total.untrackedPackets > 0);
+  assert.ok(tracked + total.untrackedPackets + 2 * total.evictedSources >= junk);
+});
+
+Deno.test("a stream that starts during an SSRC flood is counted as untracked, then tracked", () => {
+  const stats = new ReceiverStats({ maxSources: 8, protectActiveMs: 2000 });
+  const feedPair = (ssrc: number, at: number) => {
+    stats.onDatagram(rtp(1, { ssrc }), at);
+    stats.onDatagram(rtp(2, { ssrc }), at);
+  };
+  for (let i = 0; i < 8; i++) feedPair(0x100 + i, 0); // the table is full of valid, active junk
+  for (let i = 0; i < 5; i++) stats.onDatagram(rtp(i, { ssrc: 0x5eed }), 100 + i);
+  assert.equal(stats.snapshot(200).untrackedPackets, 5);
+  // Once the junk has been silent for protectActiveMs the stream takes a slot.
+  for (let i = 5; i < 10; i++) stats.onDatagram(rtp(i, { ssrc: 0x5eed }), 2100 + i);
+  const live = stats.snapshot(2200).sources.find((s) => s.ssrc === 0x5eed);
+  assert.deepEqual([live?.packets, live?.lost], [5, 0]);
 });
 
 Deno.test("ReceiverStats counts packets the caller filtered out", () => {

@@ -114,3 +114,33 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "client keeps a valid stream exact beside 10 000 packets/s of junk SSRCs in pairs (issue 11, item 10)",
+  ignore: !inPrivateNetns(),
+  async fn() {
+    const report = await runClientFuzz({
+      datagrams: 20_000,
+      rate: 10_000,
+      bitrate: 8_000_000,
+      junkRate: 10_000,
+      seed: 20261201,
+      group: "239.77.1.2",
+      port: 20000 + 2 * Math.floor(Math.random() * 20000),
+    });
+    const text = JSON.stringify(report);
+    assert.ok(report.junk.sent > 10_000, text);
+    assert.equal(report.client.exitCode, 0, text);
+    assert.equal(report.client.ssrc, report.stream.ssrc, "the stream is in the summary");
+    assert.ok(report.client.sources <= 64, text);
+    assert.ok(report.client.untrackedPackets > 0, text);
+    if (report.kernel.socketDrops === 0) {
+      assert.equal(report.client.packets, report.stream.sent, text);
+      assert.equal(report.client.lost, 0, text);
+      assert.ok(report.ok, text);
+    } else {
+      console.warn(`kernel dropped ${report.kernel.socketDrops} datagrams at the client's socket`);
+    }
+  },
+});

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { runServerFuzz } from "../../scripts/fuzz_server.ts";
 
-Deno.test("a real server answers 3 000 random and mutated requests without a 5xx and stays up", async () => {
+Deno.test("a real server answers 3 000 random requests and the hostile peers of issue 11 without a 5xx and stays up", async () => {
   const report = await runServerFuzz({
     requests: 3000,
     warmup: 500,
@@ -16,4 +16,7 @@ Deno.test("a real server answers 3 000 random and mutated requests without a 5xx
   for (const expected of [200, 400, 404, 405, 413, 415]) {
     assert.ok(statuses.includes(expected), `saw ${expected}`);
   }
+  assert.deepEqual(report.hostile.unexpected, [], JSON.stringify(report.hostile));
+  assert.equal(report.hostile.idleConnections, 200);
+  assert.deepEqual(report.hostile.statuses["trickled body"], { 408: 1 });
 });

@@ -177,7 +177,11 @@ Deno.test("parseSdp() rejects text that is not a usable description", async (t) 
     ["no o= after v=", "v=0\r\ns=-\r\nm=video 1 RTP/AVP 33\r\n", /second line/],
     ["no m-line", ok, /no media/],
     ["garbage line", ok + "m=video 5004 RTP/AVP 33\r\nthis is not sdp\r\n", /Malformed SDP line 6/],
-    ["too many m-lines", ok + "m=video 5004 RTP/AVP 33\r\n".repeat(65), /65 m= lines/],
+    [
+      "too many m-lines",
+      ok + "m=video 5004 RTP/AVP 33\r\n".repeat(9),
+      /more than 8 m= lines \(the limit of SDP media sections\)/,
+    ],
     ["TTL over 255", ok + "c=IN IP4 239.0.0.1/300\r\nm=video 5004 RTP/AVP 33\r\n", /TTL/],
     ["bad c= address", ok + "c=IN IP4 nonsense\r\nm=video 5004 RTP/AVP 33\r\n", /Invalid c=/],
     [
