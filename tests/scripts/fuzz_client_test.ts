@@ -127,7 +127,7 @@ Deno.test({
       junkRate: 10_000,
       seed: 20261201,
       group: "239.77.1.2",
-      port: 20000 + 2 * Math.floor(Math.random() * 20000),
+      port: randomRtpPort(),
     });
     const text = JSON.stringify(report);
     assert.ok(report.junk.sent > 10_000, text);
