@@ -255,6 +255,32 @@ await peerTest({
     assert.match(result.stderr, new RegExp(`udp://@239\\.255\\.0\\.56:${port}`));
 
     await peerStep(t, {
+      name:
+        "ffprobe reads raw UDP from an SDP only as udp 33 (tests/testdata/udp_mpegts_for_ffmpeg.sdp), VLC's udp mpeg as PCMU",
+      peers: ["ffmpeg"],
+      async fn() {
+        const dir = await Deno.makeTempDir({ prefix: "ffprobe-udp-sdp-" });
+        try {
+          const fixture = await Deno.readTextFile(
+            new URL("../testdata/udp_mpegts_for_ffmpeg.sdp", import.meta.url),
+          );
+          const forFfmpeg = `${dir}/for_ffmpeg.sdp`;
+          await Deno.writeTextFile(
+            forFfmpeg,
+            fixture.replace("239.255.0.58", "239.255.0.56").replace(" 1234 ", ` ${port} `),
+          );
+          const read = await ffprobeUrl(forFfmpeg, { timeoutS: 15 });
+          assert.deepEqual(read.streams.map((s) => s.codec_type).sort(), ["audio", "video"]);
+          const vlcForm = `${dir}/vlc_form.sdp`;
+          await Deno.writeTextFile(vlcForm, sdp);
+          const misread = await ffprobeUrl(vlcForm, { timeoutS: 15 });
+          assert.deepEqual(misread.streams.map((s) => s.codec_name), ["pcm_mulaw"]);
+        } finally {
+          await Deno.remove(dir, { recursive: true });
+        }
+      },
+    });
+    await peerStep(t, {
       name: "ffmpeg writes no SDP for -f mpegts udp:// (so the raw-UDP fixture is VLC's)",
       peers: ["ffmpeg"],
       async fn() {
