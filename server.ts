@@ -2,7 +2,6 @@
 // Run: deno task server [-- --help]
 import { exitCodeFor } from "./lib/common/flags.ts";
 import { getLogger } from "@logtape/logtape";
-import { Catalog } from "./lib/server/catalog.ts";
 import { createHandler } from "./lib/server/http_app.ts";
 import { setupLogging } from "./lib/common/logging.ts";
 import { RequestDrain } from "./lib/server/request_drain.ts";
@@ -12,6 +11,12 @@ import { versionLine } from "./lib/common/version.ts";
 import { type ConnectionServer, serveConnections } from "./lib/server/connection_server.ts";
 import { ServerLoad } from "./lib/server/server_load.ts";
 import { readFileLimited } from "./lib/common/read_file_limited.ts";
+import { LiveCatalog } from "./lib/server/live_catalog.ts";
+import { SapDiscovery } from "./lib/server/sap_discovery.ts";
+import { ReceiverStore } from "./lib/server/receiver_store.ts";
+import { SERVER_FAMILIES, ServerMetrics } from "./lib/server/metrics.ts";
+import { createExposition, type Exposition } from "./lib/common/prometheus.ts";
+import { metricsHandler } from "./lib/common/metrics_endpoint.ts";
 
 /** Largest certificate or key file read, in bytes. */
 const MAX_PEM_BYTES = 1024 * 1024;
@@ -39,12 +44,30 @@ export async function main(args: string[]): Promise<number> {
   const { config } = command;
   setupLogging({ format: config.logFormat, output: "stdout" });
   const logger = getLogger(["gateway", "server"]);
-  let catalog = new Catalog(config.streams, { defaultName: config.defaultName });
+  const catalog = new LiveCatalog(config.streams, { defaultName: config.defaultName });
+  const store = new ReceiverStore({
+    maxReceiversPerStream: config.reports.maxReceiversPerStream,
+    maxReceivers: config.reports.maxReceivers,
+    maxAgeS: config.reports.maxAgeS,
+  });
+  const metrics = new ServerMetrics({ store });
+  // prom-client loads on the first scrape, so a server nobody scrapes does not pay for it.
+  let exposition: Promise<Exposition> | undefined;
+  const scrape = async (request: Request) => {
+    exposition ??= createExposition(SERVER_FAMILIES, () => metrics.samples());
+    const { render, contentType } = await exposition;
+    return await metricsHandler({
+      render,
+      contentType,
+      onError: (error) => logger.error("Cannot render /metrics: {error}", { error }),
+    })(request);
+  };
 
   if (config.tokenFromFlag) {
     logger.warn("--token is visible to other users in ps and /proc: set GATEWAY_TOKEN instead");
   }
   let server: ConnectionServer | undefined;
+  let sap: SapDiscovery | undefined;
   let stopping = false;
   const drain = new RequestDrain();
   const stop = async () => {
@@ -53,7 +76,7 @@ export async function main(args: string[]): Promise<number> {
     if (drain.active > 0) {
       logger.info("Stopping: waiting for {count} requests in flight", { count: drain.active });
     }
-    const drained = await drain.drain(DRAIN_TIMEOUT_MS);
+    const [drained] = await Promise.all([drain.drain(DRAIN_TIMEOUT_MS), sap?.close()]);
     if (!drained) {
       logger.warn("Stopping with {count} requests still in flight", { count: drain.active });
     }
@@ -67,10 +90,8 @@ export async function main(args: string[]): Promise<number> {
     try {
       const next = await parseServerArgs(args, env);
       if (next.kind !== "run") return;
-      catalog = new Catalog(next.config.streams, {
-        defaultName: next.config.defaultName,
-        previous: catalog,
-      });
+      catalog.configure(next.config.streams, next.config.defaultName);
+      await sap?.reload();
       logger.info("Reloaded {path}: {count} streams", {
         path: config.configPath,
         count: next.config.streams.length,
@@ -100,7 +121,7 @@ export async function main(args: string[]): Promise<number> {
   }
   const load = new ServerLoad();
   const handler = createHandler({
-    catalog: () => catalog,
+    catalog: () => catalog.current,
     bodyTimeoutMs: config.bodyTimeoutS * 1000,
     accessLog: config.accessLog,
     protectReads: config.protectReads,
@@ -112,9 +133,26 @@ export async function main(args: string[]): Promise<number> {
     ...(config.rateLimit === undefined
       ? {}
       : { rateLimiter: new RateLimiter({ ratePerS: config.rateLimit }) }),
+    reports: {
+      store,
+      rateLimiter: new RateLimiter({
+        ratePerS: config.reports.ratePerS,
+        burst: config.reports.burst,
+      }),
+    },
+    metrics,
+    scrape,
   });
   for (const [signal, listener] of signals) Deno.addSignalListener(signal, listener);
   try {
+    if (config.sap.announce || config.sap.listen) {
+      try {
+        sap = await SapDiscovery.start(config.sap, catalog);
+      } catch (error) {
+        logger.error("Cannot start SAP: {message}", { message: (error as Error).message });
+        return 1;
+      }
+    }
     try {
       server = serveConnections({
         hostname: config.host,
@@ -123,14 +161,14 @@ export async function main(args: string[]): Promise<number> {
         idleTimeoutMs: config.idleTimeoutS * 1000,
         load,
         onListen: ({ hostname, port }) => {
-          const entry = catalog.defaultEntry.stream;
+          const entry = catalog.current.defaultEntry.stream;
           logger.info(
             "Listening on {scheme}://{hostname}:{port}/ with {count} streams; default {name} at {address} port {mport}",
             {
               scheme: tls === undefined ? "http" : "https",
               hostname: hostname.includes(":") ? `[${hostname}]` : hostname,
               port,
-              count: catalog.entries().length,
+              count: catalog.current.entries().length,
               name: entry.name,
               address: entry.address,
               mport: entry.port,
@@ -151,10 +189,12 @@ export async function main(args: string[]): Promise<number> {
     }
     if (stopping) await server.shutdown(); // a signal arrived before the server existed
     await server.finished;
+    await sap?.close();
     logger.info("Stopped");
     return 0;
   } finally {
     for (const [signal, listener] of signals) Deno.removeSignalListener(signal, listener);
+    await sap?.close();
   }
 }
 

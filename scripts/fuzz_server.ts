@@ -1,4 +1,5 @@
-// Fuzzes a real SDP server with random and mutated requests and, beside them, the hostile peers of
+// Fuzzes a real SDP server with random and mutated requests (offers and receiver reports, and the
+// reads: catalog, page, playlist, metrics, receivers) and, beside them, the hostile peers of
 // issue 11 (idle connections, malformed Host headers, one-byte chunks, trickled bodies, broken
 // framing, oversized and CPU-heavy offers) and checks it never answers 5xx, never dies, closes what
 // it must, and that its memory returns to within 10 % of where it started.
@@ -10,6 +11,7 @@ import { exitCodeFor, parseFlags, parseIntegerFlag } from "../lib/common/flags.t
 import { mulberry32 } from "../lib/common/prng.ts";
 import { rssKiB } from "./support/proc_counters.ts";
 import { startServer } from "./support/server_process.ts";
+import { sampleReport } from "./support/sample_report.ts";
 import {
   closeAll,
   oneByteChunks,
@@ -60,7 +62,13 @@ interface FuzzRequest {
   body?: Body;
 }
 
-/** Builds the i-th request of a seeded run: a mix of valid, random and mutated offers. */
+/** A valid receiver report of the server's default stream, as the client sends it. */
+const REPORT = JSON.stringify(sampleReport("probe-1", "default"));
+
+/** Receiver ids the fuzzer reports under: few, so the receiver store stays small. */
+const RECEIVER_IDS = ["probe-1", "probe-2", "probe-3"] as const;
+
+/** Builds the i-th request of a seeded run: a mix of valid, random and mutated offers and reports. */
 export function makeRequest(random: () => number): FuzzRequest {
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const mutate = (text: string, edits: number) => {
@@ -171,6 +179,71 @@ export function makeRequest(random: () => number): FuzzRequest {
       path: "/streams/" + "a".repeat(Math.floor(random() * 3000)) + "/offer",
       contentType: "application/sdp",
       body: VLC_OFFER,
+    }),
+    // Receiver reports, fuzzed like offers.
+    () => ({
+      method: "POST",
+      path: "/streams/default/reports",
+      contentType: "application/json",
+      body: REPORT.replace('"probe-1"', JSON.stringify(pick(RECEIVER_IDS))),
+    }),
+    () => ({
+      method: "POST",
+      path: "/streams/default/reports",
+      contentType: "application/json",
+      body: mutate(REPORT, 1 + Math.floor(random() * 30)),
+    }),
+    () => ({
+      method: "POST",
+      path: "/streams/default/reports",
+      contentType: pick(["application/json", "text/plain", ""]),
+      body: bytes(Math.floor(random() * 3000)),
+    }),
+    () => ({
+      method: "POST",
+      path: "/streams/default/reports",
+      contentType: "application/json",
+      body: JSON.stringify(
+        pick([
+          { receiverId: "probe-1", records: "x" },
+          { receiverId: "bad id!", records: [] },
+          { receiverId: "probe-1", records: [{ packets: -1 }] },
+          { receiverId: "probe-1", records: Array(500).fill({}) },
+          { receiverId: "probe-1", stream: "other", records: [] },
+          { receiverId: "probe-1", records: [{ packets: 1e308, jitterMs: "NaN" }] },
+          [],
+          null,
+        ]),
+      ),
+    }),
+    () => ({
+      method: "POST",
+      path: "/streams/default/reports",
+      contentType: "application/json",
+      body: "[".repeat(Math.floor(random() * 60_000)),
+    }),
+    () => ({
+      method: "POST",
+      path: "/streams/default/reports",
+      contentType: "application/json",
+      body: REPORT.slice(0, -1) + ',"pad":"' + "x".repeat(70_000) + '"}',
+    }),
+    () => ({
+      method: "POST",
+      path: "/streams/" + encodeURIComponent(mutate("default", 3)) + "/reports",
+      contentType: "application/json",
+      body: REPORT,
+    }),
+    () => ({
+      method: pick(["GET", "HEAD", "POST", "PUT", "OPTIONS"]),
+      path: pick([
+        "/",
+        "/playlist.m3u",
+        "/metrics",
+        "/streams/default/receivers",
+        "/streams/default/reports",
+        "/streams/nope/receivers",
+      ]),
     }),
   ];
   return pick(kinds)();
@@ -334,7 +407,11 @@ export async function runServerFuzz(
     hostile?: number;
   },
 ): Promise<FuzzReport> {
-  await using server = await startServer(["--body-timeout", String(FUZZ_BODY_TIMEOUT_S)]);
+  // Reports at any rate (so they reach validation), into a small store.
+  await using server = await startServer([
+    ...["--body-timeout", String(FUZZ_BODY_TIMEOUT_S)],
+    ...["--report-rate-limit", "1000000", "--max-receivers", "16"],
+  ]);
   const pid = server.process.pid;
   const random = mulberry32(options.seed);
   const statuses: Record<string, number> = {};

@@ -4,7 +4,13 @@ import { SdpError } from "../common/errors.ts";
 import { multicastProblem } from "../net/multicast_address.ts";
 import { formatEncoding, type PayloadFormat } from "../rtp/payload_format.ts";
 import { parseSdp, RTP_PROTOCOL } from "../sdp/parse.ts";
-import { checkStreamName, type StreamDefinition } from "../sdp/stream.ts";
+import {
+  checkStreamName,
+  checkStreamText,
+  MAX_CATEGORY_CHARS,
+  MAX_DESCRIPTION_CHARS,
+  type StreamDefinition,
+} from "../sdp/stream.ts";
 
 /** A session as its announcement describes it. */
 export interface AnnouncedSession {
@@ -88,21 +94,23 @@ export function readAnnouncedSession(sdp: string): AnnouncedSession {
 
 /**
  * The catalog stream an announced session stands for (the server's `--sap-listen`), or a reason
- * why it cannot be one: its name must be a valid stream name, and it must be RTP with at least one
- * format of known encoding.
+ * why it cannot be one: its name must be a valid stream name, its description and category text
+ * fit for SDP lines, and it must be RTP with at least one format of known encoding, or raw UDP
+ * (VLC's `udp mpeg`: MPEG-TS without RTP).
  */
 export function streamOfSession(
   session: AnnouncedSession,
 ): { stream: StreamDefinition } | { problem: string } {
   try {
     checkStreamName(session.name, "s=");
+    checkStreamText(session.description, "i=", MAX_DESCRIPTION_CHARS);
+    if (session.category !== undefined) {
+      checkStreamText(session.category, "a=cat", MAX_CATEGORY_CHARS);
+    }
   } catch (error) {
-    return { problem: (error as Error).message };
+    return { problem: `Session "${session.name}": ${(error as Error).message}` };
   }
-  if (session.transport === "udp") {
-    return { problem: `Session "${session.name}" is raw UDP, which catalog streams cannot be yet` };
-  }
-  if (session.payloadFormats.length === 0) {
+  if (session.transport === "rtp" && session.payloadFormats.length === 0) {
     return { problem: `Session "${session.name}" has no format with a known encoding` };
   }
   const stream: StreamDefinition = {
@@ -111,7 +119,8 @@ export function streamOfSession(
     address: session.group,
     port: session.port,
     ttl: session.ttl ?? 1,
-    formats: session.payloadFormats,
+    formats: session.transport === "udp" ? [] : session.payloadFormats,
+    ...(session.transport === "udp" ? { transport: "udp" } : {}),
     ...(session.source === undefined ? {} : { source: session.source }),
     ...(session.category === undefined ? {} : { category: session.category }),
   };

@@ -1,18 +1,30 @@
 // Answers to receivers' offers for a multicast stream (RFC 3264 §6, with the multicast rules of
-// §6.2 and the documented deviation that the sender dictates group, port and payload types).
+// §6.2 and the documented deviation that the sender dictates group, port and payload types); a
+// raw-UDP MPEG-TS stream is served only to an offer of `udp` (RFC 8866 §5.14).
 // @ts-types="@types/sdp-transform"
 import * as sdpTransform from "sdp-transform";
 import { sameEncoding } from "../rtp/payload_format.ts";
 import {
   connectionOf,
   describeFormats,
+  mediaOf,
   originOf,
-  rtpmapsOf,
+  RAW_UDP_MEDIA,
   sourceFilterOf,
   withoutUndefined,
 } from "./describe.ts";
-import { parseSdp, RTP_PROTOCOL } from "./parse.ts";
-import type { CatalogEntry } from "./stream.ts";
+import { type MediaSection, parseSdp, RTP_PROTOCOL } from "./parse.ts";
+import { type CatalogEntry, type StreamTransport, transportOf } from "./stream.ts";
+
+/** Formats of an offered `udp` m-line that mean MPEG-TS: VLC's `mpeg`, the media type `MP2T`, and
+ * ffmpeg's `33` (its SDP reader takes the format as an RTP payload type number). */
+const RAW_UDP_FORMATS = /^(mpeg|mp2t|33)$/i;
+
+/** True when an offered m-line asks for raw MPEG-TS over UDP. */
+function offersRawUdp(m: MediaSection): boolean {
+  return m.protocol.toLowerCase() === RAW_UDP_MEDIA.protocol &&
+    m.formatTokens.some((t) => RAW_UDP_FORMATS.test(t));
+}
 
 /** Outcome of answering an offer. */
 export interface AnswerResult {
@@ -22,8 +34,10 @@ export interface AnswerResult {
   readonly accepted: number;
   /** What the offer asked for, for error messages: `video 33 MP2T/90000`, ... */
   readonly offered: readonly string[];
-  /** What the stream carries: `33 MP2T/90000`, ... */
+  /** What the stream carries: `33 MP2T/90000`, ... (`udp mpeg` for raw UDP). */
   readonly carried: readonly string[];
+  /** The stream's transport: a raw-UDP stream accepts only `udp` m-lines. */
+  readonly transport: StreamTransport;
 }
 
 /**
@@ -32,18 +46,24 @@ export interface AnswerResult {
  * rate and channels) is accepted with the stream's port, `RTP/AVP`, the common formats under the
  * stream's payload type numbers, and `a=sendonly` (or `a=inactive` for an inactive offer); the
  * others get port 0. The session-level `c=` is the stream's group and TTL, not the offer's: the
- * sender dictates the group (a documented deviation from §6.2). Throws SdpError for invalid SDP.
+ * sender dictates the group (a documented deviation from §6.2). A raw-UDP stream (`transport:
+ * "udp"`) accepts instead the first m-line that offers `udp` with `mpeg`, `MP2T` or `33`, answered
+ * `m=video PORT udp mpeg`; an RTP offer is rejected for it (an RTP receiver cannot read datagrams
+ * without an RTP header). Throws SdpError for invalid SDP.
  */
 export function answerOffer(offerText: string, entry: CatalogEntry): AnswerResult {
   const offer = parseSdp(offerText);
   const { stream } = entry;
+  const transport = transportOf(stream);
   let accepted = 0;
   const media = offer.media.map((m): sdpTransform.MediaDescription => {
     const common = stream.formats.filter((carried) =>
       m.formats.some((o) => o.format !== undefined && sameEncoding(o.format, carried))
     );
-    const servable = accepted === 0 && m.port !== 0 && RTP_PROTOCOL.test(m.protocol) &&
-      m.direction !== "sendonly" && common.length > 0;
+    const matches = transport === "udp"
+      ? offersRawUdp(m)
+      : RTP_PROTOCOL.test(m.protocol) && common.length > 0;
+    const servable = accepted === 0 && m.port !== 0 && m.direction !== "sendonly" && matches;
     if (!servable) {
       const tokens = m.formatTokens.filter((t) => /^[A-Za-z0-9._/-]{1,32}$/.test(t));
       return {
@@ -56,15 +76,8 @@ export function answerOffer(offerText: string, entry: CatalogEntry): AnswerResul
       };
     }
     accepted++;
-    return {
-      type: m.type,
-      port: stream.port,
-      protocol: "RTP/AVP",
-      payloads: common.map((f) => f.payloadType).join(" "),
-      rtp: rtpmapsOf(common),
-      fmtp: [],
-      direction: m.direction === "inactive" ? "inactive" : "sendonly",
-    };
+    const answered = mediaOf(stream, common, m.direction === "inactive" ? "inactive" : "sendonly");
+    return { ...answered, type: m.type };
   });
   const answer: sdpTransform.SessionDescription = withoutUndefined({
     version: 0,
@@ -85,6 +98,9 @@ export function answerOffer(offerText: string, entry: CatalogEntry): AnswerResul
         ).join(", ")
       }`
     ),
-    carried: describeFormats(stream.formats),
+    carried: transport === "udp"
+      ? [`${RAW_UDP_MEDIA.protocol} ${RAW_UDP_MEDIA.format}`]
+      : describeFormats(stream.formats),
+    transport,
   };
 }

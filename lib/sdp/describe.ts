@@ -4,7 +4,42 @@
 import * as sdpTransform from "sdp-transform";
 import { ipVersionOf } from "../net/multicast_address.ts";
 import { formatEncoding, mediaTypeOf, type PayloadFormat } from "../rtp/payload_format.ts";
-import type { CatalogEntry, StreamDefinition } from "./stream.ts";
+import { type CatalogEntry, type StreamDefinition, transportOf } from "./stream.ts";
+
+/**
+ * The m-line of a raw-UDP MPEG-TS stream, as VLC writes it for `#udp{...}` and
+ * `#std{access=udp,mux=ts,...}` (RFC 8866 §5.14: with proto `udp` the format is a media subtype;
+ * VLC says `mpeg`): `m=video PORT udp mpeg`.
+ */
+export const RAW_UDP_MEDIA = { type: "video", protocol: "udp", format: "mpeg" } as const;
+
+/** The m-line of `stream` with `port`, direction and (for RTP) the formats' rtpmaps. */
+export function mediaOf(
+  stream: StreamDefinition,
+  formats: readonly PayloadFormat[],
+  direction: "recvonly" | "sendonly" | "inactive",
+): sdpTransform.MediaDescription {
+  if (transportOf(stream) === "udp") {
+    return {
+      type: RAW_UDP_MEDIA.type,
+      port: stream.port,
+      protocol: RAW_UDP_MEDIA.protocol,
+      payloads: RAW_UDP_MEDIA.format,
+      rtp: [],
+      fmtp: [],
+      direction,
+    };
+  }
+  return {
+    type: mediaTypeOf(formats[0]!),
+    port: stream.port,
+    protocol: "RTP/AVP",
+    payloads: formats.map((f) => f.payloadType).join(" "),
+    rtp: rtpmapsOf(formats),
+    fmtp: [],
+    direction,
+  };
+}
 
 /** The `o=` line of a stream: stable session id, version, the source (or unspecified) address. */
 export function originOf(entry: CatalogEntry): sdpTransform.SessionDescription["origin"] {
@@ -62,7 +97,8 @@ export function describeFormats(formats: readonly PayloadFormat[]): string[] {
 /**
  * The plain SDP description of a stream (RFC 8866), as served at `/streams/{name}.sdp`: what VLC,
  * ffmpeg and GStreamer open to receive it. Starts `v=0` then `o=` (VLC requires it); `a=recvonly`
- * and `a=type:broadcast` as VLC itself writes for a multicast stream.
+ * and `a=type:broadcast` as VLC itself writes for a multicast stream. A raw-UDP stream gets VLC's
+ * `m=video PORT udp mpeg` and no rtpmap.
  */
 export function describeStream(entry: CatalogEntry): string {
   const { stream } = entry;
@@ -74,15 +110,7 @@ export function describeStream(entry: CatalogEntry): string {
     connection: connectionOf(stream),
     timing: { start: 0, stop: 0 },
     sourceFilter: sourceFilterOf(stream),
-    media: [{
-      type: mediaTypeOf(stream.formats[0]!),
-      port: stream.port,
-      protocol: "RTP/AVP",
-      payloads: stream.formats.map((f) => f.payloadType).join(" "),
-      rtp: rtpmapsOf(stream.formats),
-      fmtp: [],
-      direction: "recvonly",
-    }],
+    media: [mediaOf(stream, stream.formats, "recvonly")],
   });
   const text = sdpTransform.write(session);
   // sdp-transform has no grammar for a=tool / a=type; add them after s= / t= lines.

@@ -4,9 +4,28 @@ import { ConfigError } from "../common/errors.ts";
 import { checkInteger, checkKeys, checkString, isRecord } from "../common/json_checks.ts";
 import { multicastProblem, sourceProblem } from "../net/multicast_address.ts";
 import { makeFormat, type PayloadFormat } from "../rtp/payload_format.ts";
-import { type CatalogEntry, checkStreamName, type StreamDefinition } from "../sdp/stream.ts";
+import {
+  type CatalogEntry,
+  checkStreamName,
+  checkStreamText,
+  MAX_CATEGORY_CHARS,
+  MAX_DESCRIPTION_CHARS,
+  STREAM_TRANSPORTS,
+  type StreamDefinition,
+  type StreamTransport,
+} from "../sdp/stream.ts";
 
-const STREAM_KEYS = new Set(["name", "description", "address", "port", "ttl", "formats", "source"]);
+const STREAM_KEYS = new Set([
+  "name",
+  "description",
+  "category",
+  "address",
+  "port",
+  "ttl",
+  "transport",
+  "formats",
+  "source",
+]);
 const FORMAT_KEYS = new Set(["payloadType", "encoding", "clockRate", "channels"]);
 
 function validateFormat(raw: unknown, field: string): PayloadFormat {
@@ -48,6 +67,18 @@ export function validateStream(raw: unknown, field: string): StreamDefinition {
   const description = raw.description === undefined
     ? ""
     : checkString(raw.description, `${field}.description`);
+  checkStreamText(description, `${field}.description`, MAX_DESCRIPTION_CHARS);
+  let category: string | undefined;
+  if (raw.category !== undefined) {
+    category = checkString(raw.category, `${field}.category`);
+    checkStreamText(category, `${field}.category`, MAX_CATEGORY_CHARS);
+    if (category.trim() === "") {
+      throw new ConfigError(`${field}.category`, `${field}.category: empty (leave it out instead)`);
+    }
+  }
+  const transport = raw.transport === undefined
+    ? "rtp"
+    : checkTransport(raw.transport, `${field}.transport`);
   const address = checkString(raw.address, `${field}.address`);
   const problem = multicastProblem(address);
   if (problem !== undefined) {
@@ -55,10 +86,19 @@ export function validateStream(raw: unknown, field: string): StreamDefinition {
   }
   const port = checkInteger(raw.port, `${field}.port`, 1, 65535);
   const ttl = raw.ttl === undefined ? 1 : checkInteger(raw.ttl, `${field}.ttl`, 0, 255);
-  if (!Array.isArray(raw.formats) || raw.formats.length === 0) {
+  if (transport === "udp" && raw.formats !== undefined) {
+    throw new ConfigError(
+      `${field}.formats`,
+      `${field}.formats: a raw UDP stream (transport "udp") carries MPEG-TS without RTP, so it ` +
+        "has no payload formats: leave formats out",
+    );
+  }
+  if (transport === "rtp" && (!Array.isArray(raw.formats) || raw.formats.length === 0)) {
     throw new ConfigError(`${field}.formats`, `${field}.formats: expected a non-empty array`);
   }
-  const formats = raw.formats.map((f, i) => validateFormat(f, `${field}.formats[${i}]`));
+  const formats = transport === "udp"
+    ? []
+    : (raw.formats as unknown[]).map((f, i) => validateFormat(f, `${field}.formats[${i}]`));
   const seen = new Set<number>();
   for (const [i, format] of formats.entries()) {
     if (seen.has(format.payloadType)) {
@@ -77,8 +117,30 @@ export function validateStream(raw: unknown, field: string): StreamDefinition {
       throw new ConfigError(`${field}.source`, `${field}.source: ${problem}`);
     }
   }
-  const stream: StreamDefinition = { name, description, address, port, ttl, formats };
-  return source === undefined ? stream : { ...stream, source };
+  return {
+    name,
+    description,
+    address,
+    port,
+    ttl,
+    formats,
+    ...(transport === "udp" ? { transport } : {}),
+    ...(source === undefined ? {} : { source }),
+    ...(category === undefined ? {} : { category }),
+  };
+}
+
+/** Throws ConfigError naming `field` unless `value` is one of {@link STREAM_TRANSPORTS}. */
+export function checkTransport(value: unknown, field: string): StreamTransport {
+  if (!(STREAM_TRANSPORTS as readonly unknown[]).includes(value)) {
+    throw new ConfigError(
+      field,
+      `${field}: expected "rtp" (RTP/AVP) or "udp" (MPEG-TS over UDP without RTP), got ${
+        JSON.stringify(value)
+      }`,
+    );
+  }
+  return value as StreamTransport;
 }
 
 /** Validates a list of streams; names must be unique. Throws ConfigError naming the field. */
@@ -108,34 +170,64 @@ function stableSessionId(name: string): string {
   return String(hash);
 }
 
+/** Where a catalog entry comes from: the configuration, or a SAP announcement (`--sap-listen`). */
+export type EntryOrigin = "config" | "sap";
+
+/** A stream heard in a SAP announcement, as the catalog takes it. */
+export interface DiscoveredStream {
+  readonly stream: StreamDefinition;
+  /** Address the announcement came from (its UDP source). */
+  readonly announcedBy: string;
+}
+
+/** Options of the {@link Catalog} constructor. */
+export interface CatalogOptions {
+  /** The default stream (answers `POST /offer`); a configured one. Default: the first. */
+  readonly defaultName?: string;
+  /** Keeps the `o=` version of every stream whose description did not change. */
+  readonly previous?: Catalog;
+  /** Seconds since the epoch (injected for tests): versions new or changed streams. */
+  readonly nowS?: number;
+  /**
+   * Streams announced by others, after the configured ones. One whose name a configured stream (or
+   * an earlier discovered one) has is left out: a discovered stream never replaces another.
+   */
+  readonly discovered?: readonly DiscoveredStream[];
+}
+
 /** Immutable set of streams with one default, answering lookups by name. */
 export class Catalog {
   #entries: Map<string, CatalogEntry>;
+  #discovered = new Map<string, DiscoveredStream>();
   #defaultName: string;
 
-  /**
-   * Builds a catalog. `previous` keeps the `o=` version of every stream whose description did not change;
-   * `nowS` (seconds since the epoch, injected for tests) versions new or changed ones.
-   */
-  constructor(
-    streams: readonly StreamDefinition[],
-    options: { defaultName?: string; previous?: Catalog; nowS?: number } = {},
-  ) {
+  /** Builds a catalog of the configured `streams` and, after them, `options.discovered`. */
+  constructor(streams: readonly StreamDefinition[], options: CatalogOptions = {}) {
     if (streams.length === 0) throw new ConfigError("streams", "streams: the catalog is empty");
     const nowS = options.nowS ?? Math.floor(Date.now() / 1000);
     this.#entries = new Map();
-    for (const stream of streams) {
+    const add = (stream: StreamDefinition) => {
       const before = options.previous?.get(stream.name);
       const unchanged = before !== undefined &&
         JSON.stringify(before.stream) === JSON.stringify(stream);
-      this.#entries.set(stream.name, {
-        stream,
-        sessionId: stableSessionId(stream.name),
-        version: unchanged ? before.version : Math.max(nowS, (before?.version ?? 0) + 1),
-      });
+      // An unchanged entry is the same object, so what is cached per entry (answers) stays valid.
+      this.#entries.set(
+        stream.name,
+        unchanged ? before : {
+          stream,
+          sessionId: stableSessionId(stream.name),
+          version: Math.max(nowS, (before?.version ?? 0) + 1),
+        },
+      );
+    };
+    for (const stream of streams) add(stream);
+    for (const found of options.discovered ?? []) {
+      if (this.#entries.has(found.stream.name)) continue;
+      add(found.stream);
+      this.#discovered.set(found.stream.name, found);
     }
     this.#defaultName = options.defaultName ?? streams[0]!.name;
-    if (!this.#entries.has(this.#defaultName)) {
+    if (!this.#entries.has(this.#defaultName) || this.#discovered.has(this.#defaultName)) {
       throw new ConfigError(
         "defaultStream",
         `defaultStream: no stream named "${this.#defaultName}" in the catalog`,
@@ -153,8 +245,23 @@ export class Catalog {
     return this.#entries.get(this.#defaultName)!;
   }
 
-  /** All entries in definition order. */
+  /** All entries: the configured ones in definition order, then the discovered ones. */
   entries(): CatalogEntry[] {
     return [...this.#entries.values()];
+  }
+
+  /** The configured entries only (what `--sap` announces). */
+  configuredEntries(): CatalogEntry[] {
+    return this.entries().filter((e) => !this.#discovered.has(e.stream.name));
+  }
+
+  /** Where the entry named `name` comes from (`config` for a name not in the catalog too). */
+  originOf(name: string): EntryOrigin {
+    return this.#discovered.has(name) ? "sap" : "config";
+  }
+
+  /** The announcement a discovered entry came from, or undefined for a configured one. */
+  discoveryOf(name: string): DiscoveredStream | undefined {
+    return this.#discovered.get(name);
   }
 }

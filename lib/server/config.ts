@@ -9,6 +9,11 @@ import { LOG_FORMATS, type LogFormat } from "../common/logging.ts";
 import { ipVersionOf } from "../net/multicast_address.ts";
 import { DEFAULT_STREAM, resolveCatalog } from "./default_stream.ts";
 import { resolveSecurity, type SecurityConfig } from "./security_config.ts";
+import { resolveSap, type SapConfig } from "./sap_config.ts";
+import { type ReportConfig, resolveReports } from "./report_config.ts";
+import { DEFAULT_SAP_INTERVAL_S } from "../sap/schedule.ts";
+import { RECEIVER_STORE_DEFAULTS } from "./receiver_store.ts";
+import { REPORT_HANDLER_DEFAULTS } from "./report_handlers.ts";
 import {
   byDefault,
   flagOrEnv,
@@ -45,7 +50,10 @@ Usage: sdp-server [options]
 A receiver POSTs an SDP offer (application/sdp, or JSON {"type":"offer","sdp":"..."}) to /offer
 or /streams/NAME/offer and gets an answer with the group, port, TTL and payload formats.
 GET /streams lists the catalog; GET /streams/NAME.sdp is a description VLC, ffmpeg and
-GStreamer open directly; GET /healthz answers {"status":"ok"}.
+GStreamer open directly; GET /playlist.m3u is the catalog as an M3U playlist; GET / is a web
+page of the catalog and its receivers; receivers POST reports to /streams/NAME/reports and
+GET /streams/NAME/receivers lists them; GET /metrics is for Prometheus; GET /healthz answers
+{"status":"ok"}.
 
 Options (flag > environment variable > config file > default):
   --host ADDRESS            Address to listen on ($HTTP_HOST; default 0.0.0.0)
@@ -59,13 +67,36 @@ Options (flag > environment variable > config file > default):
   --encoding NAME/RATE[/CH] Encoding of the payload type, e.g. MP2T/90000, H264/90000
                             ($PAYLOAD_ENCODING; required for dynamic types 96-127)
   --source IP               Sender address for source-specific multicast ($MULTICAST_SOURCE)
+  --transport rtp|udp       Default stream's transport: rtp, or udp for MPEG-TS straight over
+                            UDP without RTP (VLC #udp{...}; default rtp)
   --config FILE             JSON catalog of streams ($GATEWAY_CONFIG); see README
   --log-format text|json    Request log format on stdout ($LOG_FORMAT; default text)
   --quiet                   No line per request (start, stop, reloads and errors are still logged)
 
+Discovery (SAP, RFC 2974):
+  --sap                     Announce every configured stream with SAP on its scope's SAP group,
+                            port 9875, with the stream's TTL; deletions when a stream leaves the
+                            catalog and at shutdown
+  --sap-interval SECONDS    Each stream's announcement interval, spread over the streams
+                            (default ${DEFAULT_SAP_INTERVAL_S})
+  --sap-origin ADDRESS      Originating source in the announcements (default: --host when it is
+                            one address, else unspecified)
+  --sap-listen              Add the sessions others announce (VLC sap, ffmpeg -f sap) to the
+                            catalog ("origin":"sap"); never in place of a configured stream
+
+Receiver reports:
+  --max-receivers-per-stream N  Receivers kept per stream (default ${RECEIVER_STORE_DEFAULTS.MAX_RECEIVERS_PER_STREAM})
+  --max-receivers N         Receivers kept in all (default ${RECEIVER_STORE_DEFAULTS.MAX_RECEIVERS})
+  --receiver-max-age SECONDS  Forget a receiver silent this long (default ${RECEIVER_STORE_DEFAULTS.MAX_AGE_S})
+  --report-rate-limit N[/s] Reports per second per client address, bursts of ${
+  REPORT_HANDLER_DEFAULTS.RATE_BURST / REPORT_HANDLER_DEFAULTS.RATE_PER_S
+} s (default ${REPORT_HANDLER_DEFAULTS.RATE_PER_S})
+
 Security and limits:
-  --token TOKEN             Require "Authorization: Bearer TOKEN" on offers ($GATEWAY_TOKEN)
-  --protect-reads           Require the token on GET /streams and .sdp too (/healthz stays open)
+  --token TOKEN             Require "Authorization: Bearer TOKEN" on offers, reports and the
+                            receivers list ($GATEWAY_TOKEN)
+  --protect-reads           Require the token on GET /streams, .sdp, /playlist.m3u and /metrics
+                            too (/healthz stays open; / asks for the token)
   --cert FILE --key FILE    Serve HTTPS with this PEM certificate chain and private key
   --cors-origin ORIGIN      Allow browser requests from ORIGIN (or *); CORS is off by default
   --rate-limit N[/s]        Requests per second per client address, bursts of N (429 beyond)
@@ -82,7 +113,7 @@ Security and limits:
   -V, --version             Show the version and exit
 
 Exit codes: 0 after SIGINT/SIGTERM (in-flight requests finish), 1 on a runtime failure
-(e.g. the port is taken), 2 on a usage or configuration error.
+(e.g. the port is taken, no SAP group can be joined), 2 on a usage or configuration error.
 `;
 
 /** Everything the server needs to run. */
@@ -96,6 +127,10 @@ export interface ServerConfig extends SecurityConfig {
   readonly defaultName: string;
   /** The config file the catalog came from, if any. */
   readonly configPath?: string;
+  /** SAP announcements and listening (RFC 2974). */
+  readonly sap: SapConfig;
+  /** Receiver reports: the store's bounds and the per-address rate. */
+  readonly reports: ReportConfig;
 }
 
 /** Largest config file read, in bytes: a catalog of thousands of streams fits. */
@@ -190,6 +225,7 @@ const SERVER_FLAGS = {
   "payload-type": { type: "string" },
   encoding: { type: "string" },
   source: { type: "string" },
+  transport: { type: "string" },
   config: { type: "string" },
   "log-format": { type: "string" },
   quiet: { type: "boolean" },
@@ -204,6 +240,14 @@ const SERVER_FLAGS = {
   "max-per-address": { type: "string" },
   "max-connections": { type: "string" },
   "idle-timeout": { type: "string" },
+  sap: { type: "boolean" },
+  "sap-interval": { type: "string" },
+  "sap-origin": { type: "string" },
+  "sap-listen": { type: "boolean" },
+  "max-receivers-per-stream": { type: "string" },
+  "max-receivers": { type: "string" },
+  "receiver-max-age": { type: "string" },
+  "report-rate-limit": { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
 } as const;
@@ -266,6 +310,7 @@ export async function parseServerArgs(
       payloadType: given("payload-type", SERVER_ENV.payloadType),
       encoding: given("encoding", SERVER_ENV.encoding),
       source: given("source", SERVER_ENV.source),
+      transport: given("transport"),
     },
     catalogFile,
   );
@@ -282,6 +327,19 @@ export async function parseServerArgs(
     idleTimeout: given("idle-timeout"),
     protectReads: values["protect-reads"] ?? false,
   });
+  const sap = resolveSap({
+    announce: values.sap ?? false,
+    interval: given("sap-interval"),
+    origin: given("sap-origin"),
+    listen: values["sap-listen"] ?? false,
+    host: host.value,
+  });
+  const reports = resolveReports({
+    maxReceiversPerStream: given("max-receivers-per-stream"),
+    maxReceivers: given("max-receivers"),
+    maxAge: given("receiver-max-age"),
+    rateLimit: given("report-rate-limit"),
+  });
   return {
     kind: "run",
     config: {
@@ -293,6 +351,8 @@ export async function parseServerArgs(
       defaultName,
       ...(configPath === undefined ? {} : { configPath }),
       ...security,
+      sap,
+      reports,
     },
   };
 }

@@ -3,7 +3,8 @@
 // stream applied on top; each bad value is reported at its origin (flag, variable or file field).
 import { multicastProblem, sourceProblem } from "../net/multicast_address.ts";
 import { makeFormat, type PayloadFormat, staticFormat } from "../rtp/payload_format.ts";
-import { checkStreamName, type StreamDefinition } from "../sdp/stream.ts";
+import { checkStreamName, type StreamDefinition, transportOf } from "../sdp/stream.ts";
+import { checkTransport } from "./catalog.ts";
 import {
   byDefault,
   fromFile,
@@ -31,6 +32,8 @@ export interface StreamOverrides {
   readonly payloadType?: Sourced<string>;
   readonly encoding?: Sourced<string>;
   readonly source?: Sourced<string>;
+  /** `rtp` or `udp` (raw MPEG-TS over UDP). */
+  readonly transport?: Sourced<string>;
 }
 
 /** A config file's catalog (see loadCatalogFile in ./config.ts). */
@@ -74,7 +77,16 @@ export function resolveCatalog(
       ? fromFile(value, file.path, `streams[${index}].${key}`)
       : byDefault(value, key);
 
-  const formats = overrideFormats(base.formats, overrides.payloadType, overrides.encoding);
+  const transport = overrides.transport === undefined
+    ? transportOf(base)
+    : checkTransport(overrides.transport.value, originField(overrides.transport.origin));
+  const formats = transport === "udp" ? noFormats(overrides) : overrideFormats(
+    base.formats.length > 0
+      ? base.formats
+      : [makeFormat(DEFAULT_STREAM.payloadType, undefined, "payloadType")],
+    overrides.payloadType,
+    overrides.encoding,
+  );
   const port = integerSetting(overrides.port ?? ofBase(base.port, "port"), 1, 65535);
   const ttl = integerSetting(overrides.ttl ?? ofBase(base.ttl, "ttl"), 0, 255);
   const address = overrides.address ?? ofBase(base.address, "address");
@@ -93,12 +105,26 @@ export function resolveCatalog(
     port,
     ttl,
     formats,
+    ...(transport === "udp" ? { transport } : {}),
     ...(source === undefined ? {} : { source: source.value }),
+    ...(base.category === undefined ? {} : { category: base.category }),
   };
   return {
     streams: file === undefined ? [stream] : streams.map((s, i) => (i === index ? stream : s)),
     defaultName: stream.name,
   };
+}
+
+/** The formats of a raw-UDP stream: none; a --payload-type or --encoding given is refused. */
+function noFormats(overrides: StreamOverrides): readonly PayloadFormat[] {
+  const given = overrides.payloadType ?? overrides.encoding;
+  if (given !== undefined) {
+    throw invalidAt(
+      given.origin,
+      "a raw UDP stream (transport udp) carries MPEG-TS without RTP: it has no payload type",
+    );
+  }
+  return [];
 }
 
 /**

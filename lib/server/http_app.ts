@@ -14,6 +14,18 @@ import { printable } from "../common/printable.ts";
 import { AddressLimit } from "./address_limit.ts";
 import type { ServerLoad } from "./server_load.ts";
 import { requestPath } from "./request_target.ts";
+import { buildPlaylist, PLAYLIST_HEADERS } from "./playlist.ts";
+import { renderWebPage, WEB_PAGE_HEADERS } from "./web_page.ts";
+import type { ReceiverStore } from "./receiver_store.ts";
+import {
+  handleReceivers,
+  handleReport,
+  REPORT_ROUTES,
+  type ReportDeps,
+} from "./report_handlers.ts";
+import { type ServerMetrics, UNKNOWN_STREAM } from "./metrics.ts";
+import { METRICS_PATH } from "../common/metrics_endpoint.ts";
+import { transportOf } from "../sdp/stream.ts";
 
 /** Options of {@link createHandler}. */
 export interface HandlerOptions {
@@ -39,6 +51,15 @@ export interface HandlerOptions {
   readonly load?: ServerLoad;
   /** Log one line per request (default true); errors are logged either way. */
   readonly accessLog?: boolean;
+  /**
+   * Receiver reports (`POST /streams/{name}/reports`, `GET /streams/{name}/receivers`): where they
+   * are kept and their own per-address rate limit. Without it those paths answer 404.
+   */
+  readonly reports?: { readonly store: ReceiverStore; readonly rateLimiter?: RateLimiter };
+  /** Counts offers (`sdp_offers_total`) and reports. */
+  readonly metrics?: ServerMetrics;
+  /** Answers `GET /metrics` (lib/common/metrics_endpoint.ts); without it the path answers 404. */
+  readonly scrape?: (request: Request) => Promise<Response>;
 }
 
 /** Defaults of {@link HandlerOptions}. */
@@ -57,6 +78,8 @@ interface Context {
   readonly options: HandlerOptions;
   readonly answers: AnswerCache;
   readonly bodySlots: AddressLimit;
+  /** What the report handlers need, when reports are on. */
+  readonly reportDeps?: ReportDeps;
 }
 
 /** A request handler as Deno.serve takes it. */
@@ -246,14 +269,22 @@ async function handleOffer(
     throw error;
   }
   if (result.accepted === 0) {
+    const { stream } = entry;
     problem(
       406,
-      `No offered media can be served: stream "${entry.stream.name}" carries ` +
-        `${
-          result.carried.join(", ")
-        } over RTP/AVP to ${entry.stream.address} port ${entry.stream.port}`,
+      result.transport === "udp"
+        ? `No offered media can be served: stream "${stream.name}" is MPEG-TS straight over UDP ` +
+          `(no RTP) to ${stream.address} port ${stream.port}; offer "m=video ${stream.port} ` +
+          `udp mpeg", or open /streams/${stream.name}.sdp`
+        : `No offered media can be served: stream "${stream.name}" carries ` +
+          `${result.carried.join(", ")} over RTP/AVP to ${stream.address} port ${stream.port}`,
       {
-        extensions: { stream: entry.stream.name, offered: result.offered, carried: result.carried },
+        extensions: {
+          stream: stream.name,
+          transport: result.transport,
+          offered: result.offered,
+          carried: result.carried,
+        },
       },
     );
   }
@@ -268,11 +299,17 @@ function catalogJson(catalog: Catalog): unknown {
     streams: catalog.entries().map(({ stream, version }) => ({
       name: stream.name,
       description: stream.description,
+      ...(stream.category === undefined ? {} : { category: stream.category }),
       address: stream.address,
       port: stream.port,
       ttl: stream.ttl,
       ...(stream.source === undefined ? {} : { source: stream.source }),
+      transport: transportOf(stream),
       formats: stream.formats,
+      origin: catalog.originOf(stream.name),
+      ...(catalog.discoveryOf(stream.name) === undefined
+        ? {}
+        : { announcedBy: catalog.discoveryOf(stream.name)!.announcedBy }),
       version,
       sdp: `/streams/${encodeURIComponent(stream.name)}.sdp`,
       offer: `/streams/${encodeURIComponent(stream.name)}/offer`,
@@ -327,14 +364,27 @@ function authorize(request: Request, options: HandlerOptions, kind: "offer" | "r
 
 /** The Allow header value for a path, or undefined when no route matches. */
 function allowedMethods(path: string): string | undefined {
-  if (path === "/offer" || /^\/streams\/[^/]+\/offer$/.test(path)) return "POST, OPTIONS";
   if (
-    path === "/healthz" || path === "/streams" || path === "/streams/" ||
-    /^\/streams\/[^/]+\.sdp$/.test(path)
+    path === "/offer" || /^\/streams\/[^/]+\/offer$/.test(path) || REPORT_ROUTES.reports.test(path)
+  ) {
+    return "POST, OPTIONS";
+  }
+  if (
+    path === "/" || path === "/healthz" || path === "/streams" || path === "/streams/" ||
+    path === PLAYLIST_PATH || path === METRICS_PATH || /^\/streams\/[^/]+\.sdp$/.test(path) ||
+    REPORT_ROUTES.receivers.test(path)
   ) {
     return "GET, HEAD, OPTIONS";
   }
   return undefined;
+}
+
+/** Path of the M3U playlist. */
+export const PLAYLIST_PATH = "/playlist.m3u";
+
+/** True when reads need the token (`--protect-reads` with a token set). */
+function readsProtected(options: HandlerOptions): boolean {
+  return options.token !== undefined && options.protectReads === true;
 }
 
 /** Admission before routing: preflight, rate limit and concurrency cap. Returns a response to send instead, if any. */
@@ -406,6 +456,35 @@ async function route(
     authorize(request, options, "offer");
     return await handleOffer(request, info, lookup(catalog, offerMatch[1]!), context);
   }
+  if (path === "/") {
+    allowOnly(request, READ);
+    // Served even when reads are protected: the page then holds no catalog and asks for the token.
+    const page = renderWebPage({
+      ...(readsProtected(options) ? {} : { entries: catalog.entries() }),
+      origin: new URL(request.url).origin,
+    });
+    return new Response(page, { headers: WEB_PAGE_HEADERS });
+  }
+  if (path === PLAYLIST_PATH) {
+    allowOnly(request, READ);
+    authorize(request, options, "read");
+    return new Response(buildPlaylist(catalog.entries().map((e) => e.stream)), {
+      headers: PLAYLIST_HEADERS,
+    });
+  }
+  if (path === METRICS_PATH && options.scrape !== undefined) {
+    allowOnly(request, READ);
+    authorize(request, options, "read");
+    return await options.scrape(request);
+  }
+  if (context.reportDeps !== undefined) {
+    if (REPORT_ROUTES.reports.test(path)) {
+      return await handleReport(request, info, context.reportDeps);
+    }
+    if (REPORT_ROUTES.receivers.test(path)) {
+      return await handleReceivers(request, info, context.reportDeps);
+    }
+  }
   const sdpMatch = /^\/streams\/([^/]+)\.sdp$/.exec(path);
   if (sdpMatch !== null) {
     allowOnly(request, READ);
@@ -422,16 +501,51 @@ async function route(
 }
 
 /**
+ * The `stream` label of a request to an offer path: the default stream for `/offer`, the catalog
+ * stream named, {@link UNKNOWN_STREAM} for a name not in the catalog; undefined for other paths.
+ */
+function offerStream(path: string, catalog: Catalog): string | undefined {
+  if (path === "/offer") return catalog.defaultEntry.stream.name;
+  const raw = /^\/streams\/([^/]+)\/offer$/.exec(path)?.[1];
+  if (raw === undefined) return undefined;
+  let name: string;
+  try {
+    name = decodeURIComponent(raw);
+  } catch {
+    return UNKNOWN_STREAM;
+  }
+  return catalog.get(name) === undefined ? UNKNOWN_STREAM : name;
+}
+
+/**
  * Builds the server's request handler. Every request is logged once (method, path, status, duration)
  * under the "gateway.http" category. Known errors answer problem+json; unknown ones are logged and
  * answered with a plain 500 that reveals nothing.
  */
 export function createHandler(options: HandlerOptions): Handler {
   const logger = getLogger(["gateway", "http"]);
+  const bodySlots = new AddressLimit(options.maxPerAddress ?? HANDLER_DEFAULTS.maxPerAddress);
+  const reports = options.reports;
   const context: Context = {
     options,
     answers: new AnswerCache(),
-    bodySlots: new AddressLimit(options.maxPerAddress ?? HANDLER_DEFAULTS.maxPerAddress),
+    bodySlots,
+    ...(reports === undefined ? {} : {
+      reportDeps: {
+        store: reports.store,
+        hasStream: (name) => options.catalog().get(name) !== undefined,
+        // Reports and the receivers list (it shows client addresses) need the token whenever one
+        // is set, like offers: authorize() throws the 401.
+        authorize: (request) => {
+          authorize(request, options, "offer");
+          return true;
+        },
+        bodySlots,
+        ...(reports.rateLimiter === undefined ? {} : { rateLimiter: reports.rateLimiter }),
+        ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+        ...(options.bodyTimeoutMs === undefined ? {} : { bodyTimeoutMs: options.bodyTimeoutMs }),
+      },
+    }),
   };
   let active = 0;
   return async (request, info) => {
@@ -462,6 +576,10 @@ export function createHandler(options: HandlerOptions): Handler {
       }
     }
     active--;
+    if (options.metrics !== undefined && request.method === "POST") {
+      const stream = offerStream(path, options.catalog());
+      if (stream !== undefined) options.metrics.countOffer(stream, response.status);
+    }
     if (request.bodyUsed === false && request.body !== null) {
       await request.body.cancel().catch(() => {});
     }

@@ -5,6 +5,7 @@ import { ProblemError } from "../common/errors.ts";
 import { readLimited } from "../common/read_limited.ts";
 import { REPORT_CONTENT_TYPE, REPORT_LIMITS } from "../common/receiver_report.ts";
 import { problemResponse } from "./http_app.ts";
+import type { AddressLimit } from "./address_limit.ts";
 import type { RateLimiter } from "./rate_limit.ts";
 import type { ReceiverStore } from "./receiver_store.ts";
 import { parseReport, ReportError } from "./report_validation.ts";
@@ -38,6 +39,8 @@ export interface ReportDeps {
   readonly rateLimiter?: RateLimiter;
   /** Counts reports by stream and status. */
   readonly metrics?: ServerMetrics;
+  /** Per-address slots for bodies being received (the offers' `--max-per-address`): 429 beyond. */
+  readonly bodySlots?: AddressLimit;
   /** Largest body in bytes; default REPORT_LIMITS.MAX_BODY_BYTES. */
   readonly maxBodyBytes?: number;
   /** Time to receive a body in ms; default 10 000. */
@@ -149,11 +152,25 @@ async function acceptReport(
       "accept-post": REPORT_CONTENT_TYPE,
     });
   }
-  const bytes = await readReportBody(
-    request,
-    deps.maxBodyBytes ?? REPORT_LIMITS.MAX_BODY_BYTES,
-    deps.bodyTimeoutMs ?? REPORT_HANDLER_DEFAULTS.BODY_TIMEOUT_MS,
-  );
+  const address = addressOf(info);
+  if (deps.bodySlots !== undefined && !deps.bodySlots.tryAcquire(address)) {
+    problem(
+      429,
+      `Too many requests from this address are sending a body at once (at most ${deps.bodySlots.max}); ` +
+        "try again shortly",
+      { "retry-after": "1", connection: "close" },
+    );
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = await readReportBody(
+      request,
+      deps.maxBodyBytes ?? REPORT_LIMITS.MAX_BODY_BYTES,
+      deps.bodyTimeoutMs ?? REPORT_HANDLER_DEFAULTS.BODY_TIMEOUT_MS,
+    );
+  } finally {
+    deps.bodySlots?.release(address);
+  }
   let report;
   try {
     report = parseReport(bytes, stream);
@@ -161,7 +178,7 @@ async function acceptReport(
     if (error instanceof ReportError) problem(400, `Invalid report: ${error.message}`);
     throw error;
   }
-  deps.store.put(stream, addressOf(info), report);
+  deps.store.put(stream, address, report);
   return new Response(null, { status: 204 });
 }
 

@@ -46,6 +46,19 @@ export interface SecurityConfig {
 /** Bearer tokens: 8-512 characters of the RFC 6750 b64token alphabet. */
 const TOKEN_PATTERN = /^[A-Za-z0-9._~+/=-]{8,512}$/;
 
+/** Requests per second from `N` or `N/s` (0 < N ≤ 1 000 000); throws ConfigError at its origin. */
+export function rateSetting(rate: Sourced<string>): number {
+  const match = /^([0-9]+(?:\.[0-9]+)?)(?:\/s)?$/.exec(rate.value.trim());
+  const perS = match === null ? NaN : Number(match[1]);
+  if (!(perS > 0) || perS > 1_000_000) {
+    throw invalidAt(
+      rate.origin,
+      `expected requests per second like 20 or 20/s, got "${rate.value}"`,
+    );
+  }
+  return perS;
+}
+
 /** Checks the security settings; throws ConfigError naming the bad one. */
 export function resolveSecurity(settings: SecuritySettings): SecurityConfig {
   const { token, cert, key, corsOrigin } = settings;
@@ -69,18 +82,7 @@ export function resolveSecurity(settings: SecuritySettings): SecurityConfig {
       );
     }
   }
-  const rate = settings.rateLimit;
-  let rateLimit: number | undefined;
-  if (rate !== undefined) {
-    const match = /^([0-9]+(?:\.[0-9]+)?)(?:\/s)?$/.exec(rate.value.trim());
-    rateLimit = match === null ? NaN : Number(match[1]);
-    if (!(rateLimit > 0) || rateLimit > 1_000_000) {
-      throw invalidAt(
-        rate.origin,
-        `expected requests per second like 20 or 20/s, got "${rate.value}"`,
-      );
-    }
-  }
+  const rateLimit = settings.rateLimit === undefined ? undefined : rateSetting(settings.rateLimit);
   const bodyTimeout = settings.bodyTimeout;
   const bodyTimeoutS = bodyTimeout === undefined ? 10 : Number(bodyTimeout.value);
   if (bodyTimeout !== undefined && (!(bodyTimeoutS > 0) || bodyTimeoutS > 3600)) {

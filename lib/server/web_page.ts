@@ -3,8 +3,8 @@
 // style and script are allowed by hash in a strict Content-Security-Policy (CSP Level 3).
 import { createHash } from "node:crypto";
 import { formatEncoding } from "../rtp/payload_format.ts";
-import type { CatalogEntry } from "../sdp/stream.ts";
-import { PAGE_SCRIPT, PAGE_STYLE } from "./web_page_assets.ts";
+import { type CatalogEntry, transportOf } from "../sdp/stream.ts";
+import { PAGE_SCRIPT, PAGE_STYLE, RAW_UDP_LABEL } from "./web_page_assets.ts";
 
 /** `'sha256-…'` source expression of an inline element's exact text (CSP Level 3 §2.3). */
 function hashSource(text: string): string {
@@ -64,7 +64,9 @@ function streamRow(entry: CatalogEntry, origin: string): string {
   const category = stream.category === undefined || stream.category === ""
     ? ""
     : ` <span class="category">${e(stream.category)}</span>`;
-  const formats = stream.formats.map((f) => `${f.payloadType} ${formatEncoding(f)}`).join(", ");
+  const formats = transportOf(stream) === "udp"
+    ? RAW_UDP_LABEL
+    : stream.formats.map((f) => `${f.payloadType} ${formatEncoding(f)}`).join(", ");
   const command = `deno task client -- --server ${shellWord(origin)} --stream ${
     shellWord(stream.name)
   }`;
@@ -108,7 +110,7 @@ export function renderWebPage(options: WebPageOptions = {}): string {
 </header>
 <main>
 <form id="auth" hidden>
-<label for="token">This server needs its bearer token to show the catalog:</label>
+<label id="auth-label" for="token">This server needs its bearer token to show the catalog:</label>
 <input id="token" type="password" autocomplete="off" size="32">
 <button type="submit">Show</button>
 <span class="muted">(kept for this tab only)</span>

@@ -5,6 +5,9 @@
 /** How often the page refreshes, ms. */
 export const PAGE_REFRESH_MS = 5000;
 
+/** What the formats column says for a raw-UDP stream (MPEG-TS without RTP). */
+export const RAW_UDP_LABEL = "MPEG-TS over UDP (no RTP)";
+
 /** The page's style sheet (no external assets). */
 export const PAGE_STYLE = `
 :root { color-scheme: light dark; --ok: #1a7f37; --warn: #b35900; --bad: #c62828; --muted: #6b7280;
@@ -83,6 +86,9 @@ export const PAGE_SCRIPT = `
   const sdpPath = (name) => "/streams/" + encodeURIComponent(name) + ".sdp";
   const formatText = (f) =>
     f.payloadType + " " + f.encoding + "/" + f.clockRate + (f.channels ? "/" + f.channels : "");
+  const formatsOf = (stream) => stream.transport === "udp"
+    ? ${JSON.stringify(RAW_UDP_LABEL)}
+    : (stream.formats ?? []).map(formatText).join(", ");
   const percent = (fraction) => (100 * fraction).toFixed(fraction > 0 && fraction < 0.001 ? 3 : 2) + " %";
 
   function tsErrors(ts) {
@@ -133,10 +139,15 @@ export const PAGE_SCRIPT = `
     name.append(link);
     const description = el("td", stream.description);
     if (stream.category) description.append(el("span", stream.category, "category"));
+    if (stream.origin === "sap") description.append(el("span", "SAP", "category"));
     row.append(name, description, el("td", stream.address, "address"), el("td", stream.port, "num"),
-      el("td", (stream.formats ?? []).map(formatText).join(", "), "formats"),
+      el("td", formatsOf(stream), "formats"),
       el("td", stream.source ?? "", "muted address"));
-    if (receivers === null) {
+    if (receivers === LOCKED) {
+      const none = el("td", "reports need the token", "muted");
+      none.colSpan = 5;
+      row.append(none);
+    } else if (receivers === null) {
       const none = el("td", "no reports", "muted");
       none.colSpan = 5;
       row.append(none);
@@ -178,29 +189,42 @@ export const PAGE_SCRIPT = `
     return row;
   }
 
+  /** A receivers list the server refused without the token (it shows client addresses). */
+  const LOCKED = Symbol("locked");
+
   async function refresh() {
     clearTimeout(timer);
     try {
       const catalog = await getJson("/streams");
       if (catalog === null) throw new Error("/streams: not found");
-      $("auth").hidden = true;
       const streams = Array.isArray(catalog.streams) ? catalog.streams : [];
       const reports = await Promise.all(streams.map((s) =>
-        getJson("/streams/" + encodeURIComponent(s.name) + "/receivers").catch(() => null)
+        getJson("/streams/" + encodeURIComponent(s.name) + "/receivers").catch((error) =>
+          error instanceof HttpError && error.status === 401 ? LOCKED : null
+        )
       ));
+      const locked = reports.includes(LOCKED);
       const streamRows = [];
       const receiverRows = [];
       let collected = false;
       streams.forEach((stream, i) => {
-        const list = reports[i] === null ? null : Array.isArray(reports[i].receivers) ? reports[i].receivers : [];
+        const report = reports[i];
+        const list = report === null || report === LOCKED ? report
+          : Array.isArray(report.receivers) ? report.receivers : [];
         if (list !== null) collected = true;
         streamRows.push(...streamRow(stream, list));
-        for (const r of list ?? []) receiverRows.push(receiverRow(stream.name, r));
+        if (Array.isArray(list)) for (const r of list) receiverRows.push(receiverRow(stream.name, r));
       });
+      // The catalog is open but the receivers need the token: offer the form for them.
+      $("auth").hidden = !locked;
+      $("auth-label").textContent = locked
+        ? "Receiver reports need this server's bearer token:"
+        : "This server needs its bearer token to show the catalog:";
       $("streams").replaceChildren(...streamRows);
       $("receivers").replaceChildren(...receiverRows);
       $("no-receivers").hidden = receiverRows.length > 0;
-      $("no-receivers").textContent = collected ? "No receiver has reported yet." : "This server does not collect receiver reports.";
+      $("no-receivers").textContent = locked ? "Enter the token to see the receivers."
+        : collected ? "No receiver has reported yet." : "This server does not collect receiver reports.";
       $("status").textContent = "Updated " + new Date().toLocaleTimeString() + " · " + streams.length +
         (streams.length === 1 ? " stream" : " streams") + " · " + receiverRows.length +
         (receiverRows.length === 1 ? " receiver" : " receivers");
@@ -208,6 +232,7 @@ export const PAGE_SCRIPT = `
     } catch (error) {
       if (error instanceof HttpError && error.status === 401) {
         $("auth").hidden = false;
+        $("auth-label").textContent = "This server needs its bearer token to show the catalog:";
         $("error").textContent = token === "" ? "" : "The token was refused.";
       } else {
         $("error").textContent = "Cannot refresh: " + (error && error.message ? error.message : String(error));

@@ -51,7 +51,17 @@ Deno.test("readAnnouncedSession() reads category, raw UDP and SSM sessions, and 
   );
   assert.equal(udp.transport, "udp");
   assert.deepEqual(udp.formats, ["mpeg"]);
-  assert.match((streamOfSession(udp) as { problem: string }).problem, /raw UDP/);
+  assert.deepEqual(streamOfSession(udp), {
+    stream: {
+      name: "raw",
+      description: "",
+      address: "239.255.0.3",
+      port: 1234,
+      ttl: 1,
+      formats: [],
+      transport: "udp",
+    },
+  });
   const ssm = readAnnouncedSession(
     "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=cam\r\nc=IN IP4 232.1.1.1/16\r\nt=0 0\r\n" +
       "a=source-filter: incl IN IP4 232.1.1.1 10.0.0.1\r\nm=video 5006 RTP/AVP 33\r\n",
@@ -68,6 +78,21 @@ Deno.test("readAnnouncedSession() reads category, raw UDP and SSM sessions, and 
     (streamOfSession(readAnnouncedSession(sdpOf("Two words"))) as { problem: string }).problem,
     /invalid stream name/,
   );
+});
+
+Deno.test("streamOfSession() refuses a description or category that could not go back into SDP", () => {
+  const session = readAnnouncedSession(sdpOf("news"));
+  for (
+    const [field, value, pattern] of [
+      ["description", "two\u2028lines", /i=: control character U\+2028/],
+      ["description", "x".repeat(600), /i=: longer than 512/],
+      ["category", "tv\u202enews", /a=cat: control character U\+202E/],
+    ] as const
+  ) {
+    const result = streamOfSession({ ...session, [field]: value });
+    assert.ok("problem" in result, field);
+    assert.match(result.problem, pattern);
+  }
 });
 
 Deno.test("readAnnouncedSession() throws only SdpError on mutated announcements", async () => {

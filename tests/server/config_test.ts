@@ -209,6 +209,48 @@ Deno.test("parseServerArgs() rejects an invalid config file naming the field", a
       /no stream named "zzz"/,
     ],
     ["no streams", { streams: [] }, "streams", /at least one/],
+    [
+      "CR LF in a description (SDP line injection)",
+      { streams: [{ ...good, description: "News\r\na=x-injected:1" }] },
+      "streams[0].description",
+      /streams\[0\]\.description: control character U\+000D at position 4/,
+    ],
+    [
+      "NUL in a description",
+      { streams: [{ ...good, description: "a\u0000b" }] },
+      "streams[0].description",
+      /control character U\+0000/,
+    ],
+    [
+      "tab in a category",
+      { streams: [{ ...good, category: "tv\tnews" }] },
+      "streams[0].category",
+      /control character U\+0009/,
+    ],
+    [
+      "description too long for one SDP line",
+      { streams: [{ ...good, description: "x".repeat(513) }] },
+      "streams[0].description",
+      /longer than 512 characters/,
+    ],
+    [
+      "category not a string",
+      { streams: [{ ...good, category: 5 }] },
+      "streams[0].category",
+      /string/,
+    ],
+    [
+      "unknown transport",
+      { streams: [{ ...good, transport: "srt" }] },
+      "streams[0].transport",
+      /expected "rtp" \(RTP\/AVP\) or "udp"/,
+    ],
+    [
+      "formats on a raw UDP stream",
+      { streams: [{ ...good, transport: "udp" }] },
+      "streams[0].formats",
+      /raw UDP stream .* has no payload formats/,
+    ],
   ];
   for (const [name, content, field, pattern] of cases) {
     await t.step(name, async () => {
@@ -316,4 +358,145 @@ Deno.test("parseServerArgs() names the config file and field of a bad value it t
       await Deno.remove(path);
     }
   });
+});
+
+Deno.test("parseServerArgs() takes a category and raw-UDP streams from the config file", async () => {
+  const path = await writeConfig({
+    streams: [
+      {
+        name: "news",
+        description: "Nouvelles · ニュース",
+        category: "tv.news",
+        address: "239.0.0.1",
+        port: 5004,
+        formats: [{ payloadType: 33 }],
+      },
+      { name: "raw", address: "239.255.0.1", port: 1234, transport: "udp" },
+      {
+        name: "rtp",
+        address: "239.0.0.3",
+        port: 5008,
+        transport: "rtp",
+        formats: [{ payloadType: 33 }],
+      },
+    ],
+  });
+  try {
+    const config = await run(["--config", path]);
+    assert.equal(config.streams[0]!.category, "tv.news");
+    assert.equal(config.streams[0]!.description, "Nouvelles · ニュース");
+    assert.deepEqual(config.streams[1], {
+      name: "raw",
+      description: "",
+      address: "239.255.0.1",
+      port: 1234,
+      ttl: 1,
+      formats: [],
+      transport: "udp",
+    });
+    assert.equal(config.streams[2]!.transport, undefined, "rtp is the default, not stored");
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("parseServerArgs() --transport udp describes the default stream as raw UDP", async () => {
+  const config = await run(["--transport", "udp", "--multicast-port", "1234"]);
+  assert.deepEqual(config.streams, [{
+    name: "default",
+    description: "",
+    address: "239.0.0.1",
+    port: 1234,
+    ttl: 1,
+    formats: [],
+    transport: "udp",
+  }]);
+  await assert.rejects(
+    parseServerArgs(["--transport", "udp", "--payload-type", "33"], noEnv),
+    /--payload-type: a raw UDP stream .* has no payload type/,
+  );
+  await assert.rejects(
+    parseServerArgs(["--transport", "tcp"], noEnv),
+    /--transport: expected "rtp"/,
+  );
+  // Back to RTP over a raw-UDP stream of the file: the default format.
+  const path = await writeConfig({
+    streams: [{ name: "raw", address: "239.255.0.1", port: 1234, transport: "udp" }],
+  });
+  try {
+    const rtp = await run(["--config", path, "--transport", "rtp"]);
+    assert.deepEqual(rtp.streams[0]!.formats, [{
+      payloadType: 33,
+      encoding: "MP2T",
+      clockRate: 90000,
+    }]);
+    assert.equal(rtp.streams[0]!.transport, undefined);
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("parseServerArgs() reads the SAP and receiver-report flags, with their defaults", async () => {
+  const plain = await run([]);
+  assert.deepEqual(plain.sap, { announce: false, intervalS: 5, listen: false });
+  assert.deepEqual(plain.reports, {
+    maxReceiversPerStream: 1000,
+    maxReceivers: 10_000,
+    maxAgeS: 300,
+    ratePerS: 20,
+    burst: 100,
+  });
+  const config = await run([
+    ...["--sap", "--sap-interval", "1.5", "--sap-origin", "192.0.2.7", "--sap-listen"],
+    ...["--max-receivers-per-stream", "50", "--max-receivers", "200", "--receiver-max-age", "60"],
+    ...["--report-rate-limit", "2/s"],
+  ]);
+  assert.deepEqual(config.sap, {
+    announce: true,
+    intervalS: 1.5,
+    originV4: "192.0.2.7",
+    listen: true,
+  });
+  assert.deepEqual(config.reports, {
+    maxReceiversPerStream: 50,
+    maxReceivers: 200,
+    maxAgeS: 60,
+    ratePerS: 2,
+    burst: 10,
+  });
+});
+
+Deno.test("parseServerArgs() rejects bad SAP and report flags naming them", async (t) => {
+  const cases: [string[], string, RegExp][] = [
+    [["--sap-interval", "2"], "--sap-interval", /--sap-interval needs --sap/],
+    [["--sap-origin", "192.0.2.7"], "--sap-origin", /needs --sap/],
+    [["--sap", "--sap-interval", "0"], "--sap-interval", /greater than 0/],
+    [["--sap", "--sap-interval", "0.01"], "--sap-interval", /from 0\.1 to 3600/],
+    [["--sap", "--sap-interval", "5s"], "--sap-interval", /expected seconds/],
+    [["--sap", "--sap-origin", "239.0.0.1"], "--sap-origin", /not a unicast/],
+    [["--sap", "--sap-origin", "0.0.0.0"], "--sap-origin", /not a unicast/],
+    [["--sap", "--sap-origin", "host.example"], "--sap-origin", /not a unicast/],
+    [["--max-receivers", "0"], "--max-receivers", /1 to 10000000/],
+    [["--max-receivers-per-stream", "x"], "--max-receivers-per-stream", /integer/],
+    [["--receiver-max-age", "0"], "--receiver-max-age", /1 to 2592000/],
+    [["--report-rate-limit", "fast"], "--report-rate-limit", /requests per second/],
+  ];
+  for (const [args, field, pattern] of cases) {
+    await t.step(args.join(" "), async () => {
+      await assert.rejects(parseServerArgs(args, noEnv), (e) => {
+        assert.ok(e instanceof ConfigError, String(e));
+        assert.equal(e.field, field);
+        assert.match(e.message, pattern);
+        return true;
+      });
+    });
+  }
+});
+
+Deno.test("parseServerArgs() takes the SAP origin of each IP version from --host when it is one address", async () => {
+  assert.deepEqual((await run(["--sap", "--host", "127.0.0.1"])).sap.originV4, "127.0.0.1");
+  const v6 = await run(["--sap", "--host", "::1", "--sap-origin", "192.0.2.7"]);
+  assert.deepEqual([v6.sap.originV4, v6.sap.originV6], ["192.0.2.7", "::1"]);
+  const wildcard = await run(["--sap"]);
+  assert.deepEqual([wildcard.sap.originV4, wildcard.sap.originV6], [undefined, undefined]);
 });

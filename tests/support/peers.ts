@@ -496,6 +496,81 @@ export async function startVlcRtp(options: VlcRtpOptions): Promise<VlcRtpSender>
   };
 }
 
+/** Options of {@link startVlcUdp}. */
+export interface VlcUdpOptions {
+  /** Media file to stream (e.g. from {@link makeClip}). */
+  file: string;
+  /** Destination group (default 239.0.0.1). */
+  group?: string;
+  /** Destination port (default 1234). */
+  port?: number;
+  /** Restart the file at its end (default true). */
+  loop?: boolean;
+  /** Multicast TTL through `--ttl` (default 0). */
+  ttl?: number;
+  /** Announce the stream with SAP (`sap,name=...,description=...`). */
+  sap?: { name: string; description?: string };
+}
+
+/**
+ * Starts VLC sending MPEG-TS straight over UDP (no RTP), as nobody:
+ * `cvlc FILE --sout '#std{access=udp,mux=ts,dst=GROUP:PORT[,sap,name=...]}' --loop` plus
+ * {@link VLC_HEADLESS_FLAGS} and `--ttl=0`; VLC writes no SDP file for it (only SAP carries one).
+ */
+export async function startVlcUdp(options: VlcUdpOptions): Promise<PeerProcess & { sout: string }> {
+  const { file, group = "239.0.0.1", port = 1234, loop = true, ttl = 0 } = options;
+  checkDestination(group, ttl);
+  const parts = ["access=udp", "mux=ts", `dst=${group}:${port}`];
+  if (options.sap !== undefined) {
+    parts.push("sap", `name=${options.sap.name}`);
+    if (options.sap.description !== undefined) {
+      parts.push(`description=${options.sap.description}`);
+    }
+  }
+  const sout = `#std{${parts.join(",")}}`;
+  const { home, env } = await vlcEnvironment();
+  const command = [
+    ...AS_NOBODY,
+    "cvlc",
+    ...VLC_HEADLESS_FLAGS,
+    `--ttl=${ttl}`,
+    file,
+    "--sout",
+    sout,
+    ...(loop ? ["--loop"] : []),
+  ];
+  const peer = spawnPeer("vlc", command, {
+    env,
+    clearEnv: true,
+    cleanup: () => Deno.remove(home, { recursive: true }),
+  });
+  return {
+    ...peer,
+    get exited() {
+      return peer.exited;
+    },
+    sout,
+  };
+}
+
+/**
+ * Starts ffmpeg sending a file as MPEG-TS straight over UDP in real time, looped:
+ * `ffmpeg -re -stream_loop -1 -i FILE -c copy -f mpegts 'udp://GROUP:PORT?ttl=0&pkt_size=1316'`
+ * (seven 188-byte packets a datagram, as VLC sends).
+ */
+export function startFfmpegMpegTsUdp(
+  options: { file: string; group?: string; port?: number; ttl?: number },
+): PeerProcess {
+  const { file, group = "239.0.0.1", port = 1234, ttl = 0 } = options;
+  checkDestination(group, ttl);
+  const command = [
+    ...["ffmpeg", "-hide_banner", "-nostdin", "-nostats", "-loglevel", "warning", "-re"],
+    ...["-stream_loop", "-1", "-i", file, "-c", "copy", "-f", "mpegts"],
+    `udp://${group}:${port}?ttl=${ttl}&pkt_size=1316`,
+  ];
+  return spawnPeer("ffmpeg", command);
+}
+
 /**
  * Starts ffmpeg sending H.264 over RTP in real time (`-re`): a file with `-c:v copy -bsf:v
  * h264_mp4toannexb` (SPS/PPS in band before every keyframe, so an SDP without sprop-parameter-sets
