@@ -9,6 +9,65 @@ export interface ReadLimitedOptions {
   readonly sizeHint?: number;
 }
 
+/** A body as Request and Response hold it. */
+export interface BodySource {
+  readonly body: ReadableStream<Uint8Array> | null;
+  bytes(): Promise<Uint8Array>;
+}
+
+/** Options of {@link readBodyLimited}. */
+export interface ReadBodyOptions {
+  /** The Content-Length the peer declared, when it did. */
+  readonly declaredLength?: number;
+  /** Time allowed for the whole body, in ms: then a TimeoutError is thrown. */
+  readonly timeoutMs: number;
+}
+
+/**
+ * Reads an HTTP body through the limit within `timeoutMs`; `undefined` when it is larger.
+ * A declared length over the limit is refused before reading. With a declared length within it,
+ * the HTTP layer frames the body and gathers exactly that many bytes (`bytes()`: measured on Deno
+ * 2.9, a body trickled one byte at a time grows nothing), the fast path of almost every request;
+ * without one (chunked, HTTP/2 DATA), {@link readLimited}. A timeout throws a DOMException named
+ * TimeoutError and leaves the body unread: close the connection then.
+ */
+export async function readBodyLimited(
+  source: BodySource,
+  limit: number,
+  options: ReadBodyOptions,
+): Promise<Uint8Array | undefined> {
+  const { declaredLength, timeoutMs } = options;
+  if (declaredLength !== undefined && declaredLength > limit) {
+    await source.body?.cancel().catch(() => {});
+    return undefined;
+  }
+  const timeout = () => new DOMException("Body timeout", "TimeoutError");
+  if (declaredLength !== undefined) {
+    // One timer per request, cleared at once (AbortSignal.timeout() would keep each one alive).
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bytes = source.bytes();
+    bytes.catch(ignore); // after a timeout nobody awaits it any more
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(timeout()), timeoutMs);
+    });
+    try {
+      const body = await Promise.race([bytes, expired]);
+      return body.byteLength > limit ? undefined : body;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(timeout()), timeoutMs);
+  try {
+    return await readLimited(source.body, limit, { signal: abort.signal });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function ignore(): void {}
+
 /** First buffer size when no size hint is given; doubled as needed, never past the limit. */
 const INITIAL_BYTES = 4096;
 /** Smallest view handed to a BYOB read (see readInto). */

@@ -53,6 +53,8 @@ const CLOSE_AFTER_RESPONSE_MS = 2000;
  * response if it has not read it yet: this gives it the time to (nginx's lingering close).
  */
 const LINGER_MS = 250;
+/** Longest wait for a closed connection to free its descriptor before accepting the next one. */
+const CLOSE_WAIT_MS = 1000;
 /** Requests in flight get this long to finish at shutdown before their connections are cut. */
 const SHUTDOWN_GRACE_MS = 5000;
 
@@ -106,20 +108,32 @@ function installAbortAbsorber(): void {
   });
 }
 
+/** Connections closed by the server whose descriptors Deno has not released yet. */
+interface ClosingCount {
+  closing: number;
+}
+
 /** One accepted connection. */
 class Connection {
   readonly controller = new AbortController();
   inFlight = 0;
   idleSinceMs: number;
+  /** Closed by the server or gone: nothing left to abort. */
   closed = false;
+  /** Counted in `counts.closing` until finished. */
+  closing = false;
   served: ServedConnection | undefined;
-  constructor(nowMs: number) {
+  /** Settles when Deno is done with the connection and its descriptor is free. */
+  finished: Promise<void> | undefined;
+  constructor(nowMs: number, readonly counts: ClosingCount) {
     this.idleSinceMs = nowMs;
   }
   /** Closes the connection at once; harmless when the peer or Deno closed it already. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.closing = true;
+    this.counts.closing++;
     aborting = true;
     try {
       this.controller.abort();
@@ -193,8 +207,6 @@ export function serveConnections(
   const now = options.now ?? (() => performance.now());
   const listener = listen(options);
   const open = new Set<Connection>();
-  /** Connections with no request in flight, longest idle first (Map keeps insertion order). */
-  const idle = new Map<Connection, true>();
   let stopping = false;
 
   /** The cap in force: --max-connections, or fewer after accept ran out of descriptors. */
@@ -226,23 +238,31 @@ export function serveConnections(
       }),
   );
 
-  const forget = (connection: Connection) => {
-    open.delete(connection);
-    idle.delete(connection);
-  };
-  const closeLongestIdle = (): boolean => {
-    const first = idle.keys().next();
-    if (first.done) return false;
-    forget(first.value);
-    first.value.close();
-    return true;
+  // A connection stays in `open` until Deno has finished with it: its descriptor is free only
+  // then (a close is asynchronous: 180 evictions in a burst held that many descriptors).
+  const counts: ClosingCount = { closing: 0 };
+  const live = () => open.size - counts.closing;
+  /** Closed connections allowed to wait for their descriptors before accepting pauses. */
+  const closingSlack = () => Math.max(4, Math.floor(cap / 8));
+  const forget = (connection: Connection) => open.delete(connection);
+  // Idle connections are found by a scan, not kept in order per request: a request costs two
+  // counter updates and a clock read, and the scans (the sweep, and a new connection at the cap)
+  // walk at most --max-connections entries.
+  const closeLongestIdle = (): Connection | undefined => {
+    let longest: Connection | undefined;
+    for (const connection of open) {
+      if (connection.inFlight > 0 || connection.closed) continue;
+      if (longest === undefined || connection.idleSinceMs < longest.idleSinceMs) {
+        longest = connection;
+      }
+    }
+    longest?.close();
+    return longest;
   };
   const sweep = setInterval(() => {
     const oldest = now() - options.idleTimeoutMs;
-    for (const connection of idle.keys()) {
-      if (connection.idleSinceMs > oldest) break;
-      forget(connection);
-      connection.close();
+    for (const connection of open) {
+      if (connection.inFlight === 0 && connection.idleSinceMs <= oldest) connection.close();
     }
   }, Math.max(10, Math.min(1000, options.idleTimeoutMs / 4)));
   Deno.unrefTimer(sweep);
@@ -253,25 +273,37 @@ export function serveConnections(
   };
 
   const start = (conn: Deno.Conn) => {
-    const connection = new Connection(now());
+    const connection = new Connection(now(), counts);
     open.add(connection);
-    idle.set(connection, true);
-    const wrapped: ConnectionHandler = async (request, info) => {
-      if (connection.inFlight++ === 0) idle.delete(connection);
-      let response: Response | undefined;
-      try {
-        response = await handler(request, info);
-        return response;
-      } finally {
-        if (--connection.inFlight === 0 && !connection.closed) {
-          connection.idleSinceMs = now();
-          idle.set(connection, true);
-        }
-        if (response === undefined || response.headers.get("connection") === "close") {
-          // Deno's HTTP layer keeps the connection despite the header; close it once sent.
-          closeAfterResponse(connection, info);
-        }
+    // The request's path through here is kept short: no await, a counter each way, a clock read
+    // and one header lookup.
+    const done = (response: Response | undefined, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => {
+      if (--connection.inFlight === 0) connection.idleSinceMs = now();
+      if (response === undefined || response.headers.get("connection") === "close") {
+        // Deno's HTTP layer keeps the connection despite the header; close it once sent.
+        closeAfterResponse(connection, info);
       }
+    };
+    const wrapped: ConnectionHandler = (request, info) => {
+      connection.inFlight++;
+      let result: Response | Promise<Response>;
+      try {
+        result = handler(request, info);
+      } catch (error) {
+        done(undefined, info);
+        throw error;
+      }
+      if (result instanceof Response) {
+        done(result, info);
+        return result;
+      }
+      return result.then((response) => {
+        done(response, info);
+        return response;
+      }, (error) => {
+        done(undefined, info);
+        throw error;
+      });
     };
     let served: ServedConnection;
     try {
@@ -290,8 +322,12 @@ export function serveConnections(
     }
     connection.served = served;
     // A reset, a TLS failure or a protocol error ends this connection only.
-    served.finished.catch(() => {}).finally(() => {
+    connection.finished = served.finished.catch(() => {}).finally(() => {
       connection.closed = true; // nothing left to abort
+      if (connection.closing) {
+        connection.closing = false;
+        counts.closing--;
+      }
       forget(connection);
     });
   };
@@ -302,7 +338,6 @@ export function serveConnections(
   ) => {
     const close = () => {
       clearTimeout(timer);
-      forget(connection);
       connection.close();
     };
     const timer = setTimeout(close, CLOSE_AFTER_RESPONSE_MS);
@@ -329,9 +364,32 @@ export function serveConnections(
     else done();
   };
 
+  /** Waits (at most a second) until `connection` has released its descriptor. */
+  const untilFinished = async (connection: Connection | undefined) => {
+    if (connection?.finished === undefined) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)));
+    await Promise.race([connection.finished, bound]);
+    clearTimeout(timer);
+  };
+
   const acceptLoop = async () => {
     let backoffMs = 0;
     while (!stopping) {
+      if (cap < options.maxConnections && now() - capLearntMs > LEARNT_CAP_MS) {
+        cap = options.maxConnections;
+      }
+      // Closed connections free their descriptors asynchronously: do not run ahead of them.
+      if (counts.closing > closingSlack()) {
+        let oldest: Connection | undefined;
+        for (const connection of open) {
+          if (connection.closing) {
+            oldest = connection;
+            break;
+          }
+        }
+        await untilFinished(oldest);
+      }
       let conn: Deno.Conn;
       try {
         conn = await listener.accept();
@@ -340,10 +398,10 @@ export function serveConnections(
         // EMFILE, ENFILE, ENOBUFS, ECONNABORTED...: the listener is fine, the moment is not.
         // Hold one connection fewer than now from here on, so the next ones do not fail too.
         options.load?.refused("descriptors");
-        if (open.size > 1) cap = Math.min(cap, open.size - 1);
+        cap = Math.max(1, Math.min(cap, open.size - 1 - closingSlack()));
         capLearntMs = now();
         acceptFailures.fail((error as Error).message, now());
-        closeLongestIdle();
+        await untilFinished(closeLongestIdle());
         backoffMs = backoffMs === 0
           ? ACCEPT_BACKOFF_MS.first
           : Math.min(ACCEPT_BACKOFF_MS.max, 2 * backoffMs);
@@ -360,10 +418,8 @@ export function serveConnections(
         }
         break;
       }
-      if (cap < options.maxConnections && now() - capLearntMs > LEARNT_CAP_MS) {
-        cap = options.maxConnections;
-      }
-      if (open.size >= cap && !closeLongestIdle()) {
+      // At the cap the longest-idle connection makes room; with none idle the new one is refused.
+      if (live() >= cap && closeLongestIdle() === undefined) {
         refuse(conn);
         continue;
       }
@@ -399,7 +455,10 @@ export function serveConnections(
       await Promise.race([finished, grace]);
       clearTimeout(timer);
       for (const connection of open) connection.close();
-      await finished;
+      // A handler that never returns keeps its connection unfinished: wait a bounded time.
+      const cut = new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)));
+      await Promise.race([finished, cut]);
+      clearTimeout(timer);
     })();
     return shuttingDown;
   };
@@ -411,7 +470,7 @@ export function serveConnections(
     addr: listener.addr,
     finished,
     get connections() {
-      return open.size;
+      return live();
     },
     enforcesLimits: true,
     shutdown,

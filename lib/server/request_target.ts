@@ -5,8 +5,18 @@ import { isIPv6 } from "node:net";
 /** reg-name / IPv4address (RFC 3986 §3.2.2): unreserved, pct-encoded and sub-delims. */
 const REG_NAME = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*$/;
 
+/** The last Host found valid: clients send the same one request after request. */
+let lastValidHost = "";
+
 /** True when `host` is `uri-host [ ":" port ]` (RFC 9110 §7.2) with a port of at most 65535. */
 export function isValidHost(host: string): boolean {
+  if (host === lastValidHost) return true;
+  if (!checkHost(host)) return false;
+  lastValidHost = host;
+  return true;
+}
+
+function checkHost(host: string): boolean {
   let name = host;
   let port = "";
   if (host.startsWith("[")) {

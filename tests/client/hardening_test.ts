@@ -187,7 +187,7 @@ Deno.test("item 11: server text is printed as text, without escape sequences or 
   assert.equal(result.code, 3);
   assert.match(result.stderr, /Forbidden \{reason\} red {2}done/);
   assert.doesNotMatch(result.stderr, /undefined/);
-  assert.ok(!result.stderr.includes("\x1b"), "no escape sequence reaches the terminal");
+  assert.ok(!result.stderr.includes("\x1b"), "no escape character reaches the terminal");
 });
 
 Deno.test("item 11: answers naming a control group are refused with exit 3", async (t) => {
