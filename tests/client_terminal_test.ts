@@ -10,8 +10,14 @@ import { randomRtpPort } from "../scripts/support/endpoints.ts";
 import { waitUntil } from "../scripts/support/poll.ts";
 import { runToEnd } from "../scripts/support/process.ts";
 import { delay } from "../lib/common/delay.ts";
+import { clientDenoArgs } from "../scripts/support/client_process.ts";
 
 const root = new URL("../", import.meta.url).pathname;
+
+/** The shell command that runs the client with `args` (and the receive path the tests ask for). */
+function clientCommand(args: readonly string[]): string {
+  return [Deno.execPath(), ...clientDenoArgs(args)].join(" ");
+}
 
 /** The environment tmux starts with: this one without NO_COLOR, which a test sets where it wants it. */
 function tmuxEnvironment(): Record<string, string> {
@@ -79,8 +85,7 @@ async function watch(columns: number, id: number, env: Record<string, string>): 
   const group = `239.10.3.${id}`;
   const port = randomRtpPort();
   await using server = await startStreamServer(group, port);
-  const client = `${Deno.execPath()} run --quiet --no-prompt -P=client client.ts --server ` +
-    `${server.url} --duration 7 --stall-after 1`;
+  const client = clientCommand(["--server", server.url, "--duration", "7", "--stall-after", "1"]);
   await using screen = await terminal(
     columns,
     `cd ${root} && ${client}; echo "client exited $?"; sleep 60`,
