@@ -52,7 +52,7 @@ interface Column {
 const dash = (value: number | null, digits = 0) => value === null ? "-" : value.toFixed(digits);
 
 const COLUMNS: readonly Column[] = [
-  { header: "SSRC", width: 10, priority: 1, cell: (r) => ({ text: r.ssrc }) },
+  { header: "SSRC", width: 10, priority: 2, cell: (r) => ({ text: r.ssrc }) },
   { header: "packets", width: 8, priority: 0, cell: (r) => ({ text: String(r.packets) }) },
   {
     header: "lost",
@@ -85,7 +85,7 @@ const COLUMNS: readonly Column[] = [
   {
     header: "Mbit/s",
     width: 6,
-    priority: 2,
+    priority: 1,
     cell: (r) => ({ text: (r.bitrateBps / 1e6).toFixed(2) }),
   },
   {
@@ -251,8 +251,8 @@ function healthLine(name: string, ts: TsHealthFigures | undefined): string | und
 
 /**
  * The table of several streams: header, column titles, one row per stream and recent SSRC (at
- * most {@link MAX_ROWS_PER_STREAM}), STALLED and LOSS rows first, then waiting, ok and ended, by
- * stream name; a footer with the invalid, filtered and socket-drop counts of all streams; then a
+ * most {@link MAX_ROWS_PER_STREAM}), STALLED and LOSS rows first, then waiting, ok and ended (rows
+ * that lost packets before the others of their state), by stream name; a footer with the invalid, filtered and socket-drop counts of all streams; then a
  * TR 101 290 health line per MPEG-TS stream (`TS OK` or the failing indicators with their counts,
  * over the whole run), unhealthy ones first. Every line fits `columns - 1`; rows beyond the
  * terminal's height are summed up in one line.
@@ -265,8 +265,10 @@ export function renderStreams(
   const width = options.columns === undefined ? Infinity : Math.max(20, options.columns - 1);
   const color = options.color ?? false;
   const fit = (line: string) => (width === Infinity ? line : truncateVisible(line, width));
+  // Unhealthy first: by state, then rows that lost packets at some time, then by name.
   const rows = entries.flatMap((e) => streamRows(e, options)).sort((a, b) =>
-    RANK[a.state] - RANK[b.state] || a.stream.localeCompare(b.stream) || b.recentMs - a.recentMs
+    RANK[a.state] - RANK[b.state] || Number(b.lost !== "0") - Number(a.lost !== "0") ||
+    a.stream.localeCompare(b.stream) || b.recentMs - a.recentMs
   );
   const longest = Math.max(6, ...rows.map((r) => visibleLength(r.stream)));
   const wanted = Math.min(16, longest);
