@@ -243,14 +243,6 @@ function followCatalog(
       });
       await leave(stream);
     }
-    for (const entry of diff.changed) {
-      const stream = byName.get(entry.name);
-      if (stream === undefined) continue;
-      logger.info("Stream {name} was re-described (o= version {version}): re-joining", {
-        ...entry,
-      });
-      await leave(stream);
-    }
     for (const entry of [...diff.added, ...diff.changed]) {
       const locator: StreamLocator = entry.transport === "udp"
         ? {
@@ -265,8 +257,18 @@ function followCatalog(
           retries: 0,
           signal,
         });
-        await watch({ ...plan, name: entry.name, catalogName: entry.name });
         reported.delete(entry.name);
+        const existing = byName.get(entry.name);
+        if (existing !== undefined) {
+          // A new o= version (a server restart versions every stream anew): re-join only when
+          // where and what to receive changed.
+          if (sameTarget(existing, plan)) continue;
+          logger.info("Stream {name} was re-described (o= version {version}): re-joining", {
+            ...entry,
+          });
+          await leave(existing);
+        }
+        await watch({ ...plan, name: entry.name, catalogName: entry.name });
       } catch (error) {
         if (signal.aborted) break;
         if (!(error instanceof NegotiationError || error instanceof MulticastError)) throw error;
@@ -306,6 +308,16 @@ function followCatalog(
         },
       ),
   });
+}
+
+/** True when `plan` is received exactly as `watch` is: same group, port, transport, formats, sources. */
+function sameTarget(watch: StreamWatch, plan: StreamPlan): boolean {
+  const a = watch.target;
+  const b = plan.target;
+  const formats = (t: typeof a) => JSON.stringify([t.formats, t.unknownPayloadTypes]);
+  return a.group === b.group && a.port === b.port && a.transport === b.transport &&
+    formats(a) === formats(b) &&
+    JSON.stringify([...watch.filter.sources].sort()) === JSON.stringify([...plan.sources].sort());
 }
 
 /** The message of a run that ended because nothing arrived. */
