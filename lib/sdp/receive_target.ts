@@ -59,6 +59,16 @@ export function describeMediaChoice(choice: MediaChoice): string {
   return choice.kind === "type" ? choice.type : String(choice.index);
 }
 
+/**
+ * The senders of an `incl` source filter (RFC 4570 §3), without the unspecified addresses 0.0.0.0
+ * and :: that no packet comes from: VLC's SAP announcements name its unbound socket's address
+ * (`a=source-filter: incl IN IP4 * 0.0.0.0`), which would filter out the very stream announced.
+ */
+function includedSources(media: MediaSection): readonly string[] {
+  if (media.sourceFilter?.mode !== "incl") return [];
+  return media.sourceFilter.sources.filter((s) => s !== "0.0.0.0" && !/^[0:]+$/.test(s));
+}
+
 /** True for an m-line the client can receive: an RTP profile, or raw UDP (MPEG-TS). */
 function receivable(media: MediaSection): boolean {
   return RTP_PROTOCOL.test(media.protocol) || RAW_UDP_PROTOCOL.test(media.protocol);
@@ -76,7 +86,7 @@ function receiveProblem(media: MediaSection, allowControlGroups: boolean): strin
   if (control !== undefined) {
     return `Refusing to join: ${control} (--allow-control-groups to join it anyway)`;
   }
-  const sources = media.sourceFilter?.mode === "incl" ? media.sourceFilter.sources : [];
+  const sources = includedSources(media);
   for (const source of sources) {
     if (ipVersionOf(source) !== connection.ipVersion) {
       return `Source filter address ${source} is not IPv${connection.ipVersion}`;
@@ -137,7 +147,7 @@ export function readReceiveTarget(text: string, options: ReceiveTargetOptions = 
   const index = chooseMedia(summary.media, options.media, options.allowControlGroups ?? false);
   const media = summary.media[index]!;
   const connection = media.connection!;
-  const sources = media.sourceFilter?.mode === "incl" ? media.sourceFilter.sources : [];
+  const sources = includedSources(media);
   return {
     name: printable(summary.name),
     transport: RTP_PROTOCOL.test(media.protocol) ? "rtp" : "udp",
