@@ -121,14 +121,16 @@ function streamRows(entry: IntervalEntry, options: StreamsTableOptions): Row[] {
   const name = watch.name;
   const rows: Row[] = [];
   const drops = total.socketDrops ?? null;
-  const rates = new Map(interval.rtp.sources.map((s) => [s.ssrc, s]));
+  // Live: the interval's rates; at exit: the run's averages over each source's sending time.
+  const rates = new Map((options.final ? total : interval).rtp.sources.map((s) => [s.ssrc, s]));
   const context = { stallAfterS: options.stallAfterS, final: options.final ?? false };
   const heard = total.rtp.sources.filter((s) => s.packets > 0)
     .sort((a, b) => (b.lastArrivalMs ?? 0) - (a.lastArrivalMs ?? 0))
     .slice(0, MAX_ROWS_PER_STREAM);
   for (const source of heard) {
     const rate = rates.get(source.ssrc);
-    const state = sourceState(source, rate, total.rtp.sources, context, total.atMs);
+    const intervalRate = options.final ? undefined : rate;
+    const state = sourceState(source, intervalRate, total.rtp.sources, context, total.atMs);
     rows.push(sourceRow(name, source, rate, drops, state));
   }
   const udp = total.udp;
@@ -301,7 +303,9 @@ export function renderStreams(
     const name = truncateVisible(row.stream, nameWidth);
     const cells = columns.map((c) => {
       const cell = c.cell(row);
-      return paint(pad(cell.text, c.width, c.header === "state"), cell.style, color);
+      // The state column is the last one: left-aligned, it needs no padding.
+      const text = c.header === "state" ? cell.text : pad(cell.text, c.width, false);
+      return paint(text, cell.style, color);
     });
     lines.push(fit([pad(name, nameWidth, true), ...cells].join(" ").trimEnd()));
   }
