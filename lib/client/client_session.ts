@@ -4,12 +4,11 @@
 import { getLogger } from "@logtape/logtape";
 import { MulticastError, NegotiationError } from "../common/errors.ts";
 import type { ReceiverKind } from "../net/datagram_receiver.ts";
-import { type CatalogDiff, CatalogFollower } from "./catalog_follower.ts";
-import { catalogUrl } from "./catalog_client.ts";
+import type { CatalogFollower } from "./catalog_follower.ts";
+import { followCatalog, streamFetch } from "./catalog_session.ts";
 import type { ClientOutput } from "./client_output.ts";
 import { entryIntervalRecords, entrySummaryRecords, type OutputSettings } from "./client_output.ts";
-import type { ClientConfig, StreamLocator } from "./config.ts";
-import { offerUrl } from "./config.ts";
+import type { ClientConfig } from "./config.ts";
 import { Monitoring } from "./monitoring.ts";
 import type { FetchOptions } from "./negotiate.ts";
 import { type IntervalEntry, Reception, type ReceptionOutcome } from "./reception.ts";
@@ -152,7 +151,14 @@ export async function runSession(options: SessionOptions): Promise<SessionEnd> {
 
     let follower: CatalogFollower | undefined;
     if (config.all) {
-      follower = followCatalog(config, options, followSignal, watch, leave, byName);
+      follower = followCatalog({
+        config,
+        fetch: options.fetch,
+        signal: followSignal,
+        watch,
+        leave,
+        byName,
+      });
       try {
         await follower.start();
       } catch (error) {
@@ -165,7 +171,7 @@ export async function runSession(options: SessionOptions): Promise<SessionEnd> {
       for (const locator of config.locators) {
         let plan: StreamPlan;
         try {
-          plan = await resolveStream(locator, streamFetch(options, config));
+          plan = await resolveStream(locator, streamFetch(options.fetch, config));
         } catch (error) {
           if (signal.aborted) return { kind: "interrupted" };
           if (!(error instanceof NegotiationError)) throw error;
@@ -214,110 +220,6 @@ export async function runSession(options: SessionOptions): Promise<SessionEnd> {
 /** Group, port and interface of a stream, for messages. */
 function where(watch: StreamWatch) {
   return { group: watch.target.group, port: watch.target.port };
-}
-
-/** The fetch options of one stream's negotiation (its offer formats and sources). */
-function streamFetch(options: SessionOptions, config: ClientConfig) {
-  return { ...options.fetch, formats: config.offerFormats, sources: config.sources };
-}
-
-/** The follower of --all, applying catalog changes as joins and leaves. */
-function followCatalog(
-  config: ClientConfig,
-  options: SessionOptions,
-  signal: AbortSignal,
-  watch: (plan: StreamPlan) => Promise<StreamWatch>,
-  leave: (stream: StreamWatch) => Promise<void>,
-  byName: Map<string, StreamWatch>,
-): CatalogFollower {
-  const server = config.server!;
-  const reported = new Map<string, string>();
-  const apply = async (diff: CatalogDiff): Promise<ReadonlySet<string>> => {
-    const failed = new Set<string>();
-    for (const name of diff.removed) {
-      const stream = byName.get(name);
-      if (stream === undefined) continue;
-      logger.info("Stream {name} left the catalog: leaving {group} port {port}", {
-        name,
-        ...where(stream),
-      });
-      await leave(stream);
-    }
-    for (const entry of [...diff.added, ...diff.changed]) {
-      const locator: StreamLocator = entry.transport === "udp"
-        ? {
-          kind: "sdp",
-          location: `${catalogUrl(server)}/${encodeURIComponent(entry.name)}.sdp`,
-        }
-        : { kind: "offer", url: offerUrl(server, entry.name, "--server") };
-      if (signal.aborted) break;
-      try {
-        const plan = await resolveStream(locator, {
-          ...streamFetch(options, config),
-          retries: 0,
-          signal,
-        });
-        reported.delete(entry.name);
-        const existing = byName.get(entry.name);
-        if (existing !== undefined) {
-          // A new o= version (a server restart versions every stream anew): re-join only when
-          // where and what to receive changed.
-          if (sameTarget(existing, plan)) continue;
-          logger.info("Stream {name} was re-described (o= version {version}): re-joining", {
-            ...entry,
-          });
-          await leave(existing);
-        }
-        await watch({ ...plan, name: entry.name, catalogName: entry.name });
-      } catch (error) {
-        if (signal.aborted) break;
-        if (!(error instanceof NegotiationError || error instanceof MulticastError)) throw error;
-        failed.add(entry.name);
-        if (reported.get(entry.name) !== error.message) {
-          reported.set(entry.name, error.message);
-          logger.warn("Stream {name} of the catalog cannot be watched: {message}", {
-            name: entry.name,
-            message: error.message,
-          });
-        }
-      }
-    }
-    for (const name of reported.keys()) if (!failed.has(name)) reported.delete(name);
-    return failed;
-  };
-  return new CatalogFollower({
-    url: catalogUrl(server),
-    fetch: { ...options.fetch, signal },
-    refreshMs: config.refreshS * 1000,
-    signal,
-    apply,
-    onOutage: (message) =>
-      logger.warn("The server stopped answering ({message}); still watching {count} streams", {
-        message,
-        count: byName.size,
-      }),
-    onBack: (downS) =>
-      logger.info("The server answers again (after {seconds} s)", {
-        seconds: Math.round(downS),
-      }),
-    onSkipped: (count) =>
-      logger.warn(
-        "The catalog had {count} entries that cannot be watched (bad or repeated names)",
-        {
-          count,
-        },
-      ),
-  });
-}
-
-/** True when `plan` is received exactly as `watch` is: same group, port, transport, formats, sources. */
-function sameTarget(watch: StreamWatch, plan: StreamPlan): boolean {
-  const a = watch.target;
-  const b = plan.target;
-  const formats = (t: typeof a) => JSON.stringify([t.formats, t.unknownPayloadTypes]);
-  return a.group === b.group && a.port === b.port && a.transport === b.transport &&
-    formats(a) === formats(b) &&
-    JSON.stringify([...watch.filter.sources].sort()) === JSON.stringify([...plan.sources].sort());
 }
 
 /** The message of a run that ended because nothing arrived. */

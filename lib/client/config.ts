@@ -1,7 +1,6 @@
 // Client configuration from flags and environment: which server, streams or SDP to ask, which
 // formats to offer, where and how to receive, the TR 101 290 limits, monitoring, and when to stop.
 // The --help text and exit codes are in usage.ts.
-import { checkStreamName } from "../sdp/stream.ts";
 import { makeFormat } from "../rtp/payload_format.ts";
 import { ConfigError } from "../common/errors.ts";
 import { ipVersionOf } from "../net/multicast_address.ts";
@@ -17,7 +16,7 @@ import type { Tr101290Limits } from "../ts/tr101290.ts";
 import { CATALOG_REFRESH_S } from "./catalog_follower.ts";
 import { MEMBERSHIP_TIMING } from "./membership_schedule.ts";
 import { REPORTER_DEFAULTS } from "./reporter.ts";
-import { DEFAULT_SERVER_URL } from "./usage.ts";
+import { CLIENT_ENV, offerUrl, parseLocators, type StreamLocator } from "./stream_locator.ts";
 
 /** Default of `--negotiation-timeout`: seconds for one whole attempt (connect, headers, body). */
 export const NEGOTIATION_TIMEOUT_S = 10;
@@ -28,26 +27,12 @@ export const DEFAULT_OFFER_FORMATS: readonly PayloadFormat[] = [
   { payloadType: 96, encoding: "H264", clockRate: 90000 },
 ];
 
-/** Environment variables the client reads. */
-export const CLIENT_ENV = {
-  server: "GATEWAY_HTTP_URL",
-  token: "GATEWAY_TOKEN",
-} as const;
-
-/** Where the client gets the stream description from. */
-export type StreamLocator =
-  | { readonly kind: "offer"; readonly url: string }
-  | { readonly kind: "sdp"; readonly location: string };
-
 /** The flags of the TR 101 290 limits the analyser takes, by its option name. */
 export const TS_LIMIT_FLAGS = {
   pcrIntervalMs: "--pcr-interval-ms",
   patIntervalMs: "--pat-interval-ms",
   pmtIntervalMs: "--pmt-interval-ms",
 } as const satisfies Partial<Record<keyof Tr101290Limits, string>>;
-
-/** Most streams named with --stream and --sdp together. */
-export const MAX_NAMED_STREAMS = 256;
 
 /** Everything the client needs to run. */
 export interface ClientConfig {
@@ -103,26 +88,6 @@ export type ClientCommand =
   | { readonly kind: "help" }
   | { readonly kind: "version" }
   | { readonly kind: "run"; readonly config: ClientConfig };
-
-/** The offer URL for a server URL and optional stream name. */
-export function offerUrl(server: string, stream: string | undefined, field: string): string {
-  let url: URL;
-  try {
-    url = new URL(server);
-  } catch {
-    throw new ConfigError(field, `${field}: "${server}" is not a URL (e.g. http://127.0.0.1:8080)`);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new ConfigError(field, `${field}: "${server}" must be an http:// or https:// URL`);
-  }
-  let base = url.pathname.replace(/\/+$/, "");
-  if (base.endsWith("/offer")) base = base.slice(0, -"/offer".length);
-  base = base.replace(/\/streams\/[^/]+$/, "");
-  url.pathname = stream === undefined
-    ? `${base}/offer`
-    : `${base}/streams/${encodeURIComponent(stream)}/offer`;
-  return url.toString();
-}
 
 /** Parses `--media`: a media type (`video`, `audio`, ...) or a 1-based m-line number. */
 export function parseMediaChoice(text: string): MediaChoice {
@@ -181,45 +146,9 @@ export function parseClientArgs(
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
 
-  const streams = values.stream ?? [];
-  const sdps = values.sdp ?? [];
-  for (const stream of streams) checkStreamName(stream, "--stream");
-  if (streams.length + sdps.length > MAX_NAMED_STREAMS) {
-    throw new ConfigError(
-      "--stream",
-      `At most ${MAX_NAMED_STREAMS} streams can be named with --stream and --sdp; use --all`,
-    );
-  }
   const all = values.all ?? false;
-  let locators: StreamLocator[];
-  let server: string | undefined;
-  if (sdps.length > 0) {
-    if (streams.length > 0 || values.server !== undefined) {
-      throw new ConfigError(
-        "--sdp",
-        "--sdp reads a description directly; drop --server and --stream",
-      );
-    }
-    if (all) throw new ConfigError("--sdp", "--sdp reads a description directly; drop --all");
-    for (const sdp of sdps) {
-      if (sdp.trim() === "") throw new ConfigError("--sdp", "--sdp: expected a file or URL");
-    }
-    locators = sdps.map((location) => ({ kind: "sdp", location }));
-  } else {
-    if (all && streams.length > 0) {
-      throw new ConfigError("--all", "--all watches every stream of the catalog; drop --stream");
-    }
-    const fromEnv = env(CLIENT_ENV.server);
-    server = values.server ?? (fromEnv === "" ? undefined : fromEnv) ?? DEFAULT_SERVER_URL;
-    const field = values.server !== undefined
-      ? "--server"
-      : fromEnv
-      ? CLIENT_ENV.server
-      : "--server";
-    const names: (string | undefined)[] = streams.length > 0 ? [...new Set(streams)] : [undefined];
-    locators = names.map((name) => ({ kind: "offer", url: offerUrl(server!, name, field) }));
-    if (all) locators = [];
-  }
+  const sdps = values.sdp ?? [];
+  const { locators, server } = parseLocators(values, env);
   if (values.refresh !== undefined && !all) {
     throw new ConfigError("--refresh", "--refresh follows the catalog: it needs --all");
   }

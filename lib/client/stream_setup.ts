@@ -3,7 +3,7 @@
 // unique), its source filter, and the log lines that describe it.
 import { formatEncoding } from "../rtp/payload_format.ts";
 import type { ReceiveTarget } from "../sdp/receive_target.ts";
-import type { StreamLocator } from "./config.ts";
+import type { StreamLocator } from "./stream_locator.ts";
 import { type FetchOptions, loadDescription, negotiate } from "./negotiate.ts";
 import type { PayloadFormat } from "../rtp/payload_format.ts";
 

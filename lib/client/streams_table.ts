@@ -1,19 +1,12 @@
 // The live terminal table for several streams: a header (how many streams in which state), one row
 // per stream and SSRC (RFC 3550 figures; raw MPEG-TS over UDP as `udp`) with its state, unhealthy
 // rows first, a footer, and one TR 101 290 health line per MPEG-TS stream. Pure: figures to text.
-import type { SourceSnapshot } from "../rtp/source_stats.ts";
 import { formatTsHealth, type TsHealthFigures } from "../ts/health.ts";
 import type { IntervalEntry } from "./reception.ts";
-import { type SourceState, sourceState, type TableOptions } from "./stats_table.ts";
+import type { TableOptions } from "./stats_table.ts";
+import { type Row, type RowState, streamRows } from "./streams_rows.ts";
 import type { ReceptionState } from "./stream_watch.ts";
 import { paint, type Style, truncateVisible, visibleLength } from "./terminal_text.ts";
-import { UDP_KEY } from "./ts_watch.ts";
-
-/** A row's state: a source's, or `waiting` for a stream with nothing yet. */
-export type RowState = SourceState | "waiting";
-
-/** Rows listed per stream at most (its most recent sources). */
-export const MAX_ROWS_PER_STREAM = 2;
 
 /** Order of the states, unhealthy first. */
 const RANK: Record<RowState, number> = { STALLED: 0, LOSS: 1, waiting: 2, ok: 3, ended: 4 };
@@ -25,22 +18,6 @@ const STYLES: Record<RowState, Style> = {
   ok: "green",
   ended: "dim",
 };
-
-interface Row {
-  readonly stream: string;
-  readonly ssrc: string;
-  readonly packets: number;
-  /** Lost packets; for raw UDP the TS packets the continuity counters say are missing. */
-  readonly lost: string;
-  readonly lossPercent: number;
-  readonly duplicates: number | null;
-  readonly reordered: number | null;
-  readonly jitterMs: number | null;
-  readonly bitrateBps: number;
-  readonly drops: number | null;
-  readonly state: RowState;
-  readonly recentMs: number;
-}
 
 interface Column {
   readonly header: string;
@@ -111,100 +88,6 @@ export interface StreamsTableOptions extends TableOptions {
   readonly elapsedS: number;
 }
 
-function hex(ssrc: number): string {
-  return `0x${ssrc.toString(16).padStart(8, "0")}`;
-}
-
-/** The rows of one stream: its recent RTP sources, its raw UDP datagrams, or one waiting row. */
-function streamRows(entry: IntervalEntry, options: StreamsTableOptions): Row[] {
-  const { watch, total, interval, status } = entry;
-  const name = watch.name;
-  const rows: Row[] = [];
-  const drops = total.socketDrops ?? null;
-  // Live: the interval's rates; at exit: the run's averages over each source's sending time.
-  const rates = new Map((options.final ? total : interval).rtp.sources.map((s) => [s.ssrc, s]));
-  const context = { stallAfterS: options.stallAfterS, final: options.final ?? false };
-  const heard = total.rtp.sources.filter((s) => s.packets > 0)
-    .sort((a, b) => (b.lastArrivalMs ?? 0) - (a.lastArrivalMs ?? 0))
-    .slice(0, MAX_ROWS_PER_STREAM);
-  for (const source of heard) {
-    const rate = rates.get(source.ssrc);
-    const intervalRate = options.final ? undefined : rate;
-    const state = sourceState(source, intervalRate, total.rtp.sources, context, total.atMs);
-    rows.push(sourceRow(name, source, rate, drops, state));
-  }
-  const udp = total.udp;
-  if (udp !== undefined && udp.packets > 0) {
-    const ts = total.ts.get(UDP_KEY);
-    const missing = ts?.estimatedLostPackets ?? 0;
-    const whole = (ts?.packets ?? 0) + missing;
-    const quietMs = total.atMs - (udp.lastArrivalMs ?? total.atMs);
-    const lossNow = (interval.ts.get(UDP_KEY)?.estimatedLostPackets ?? 0) > 0;
-    rows.push({
-      stream: name,
-      ssrc: "udp",
-      packets: udp.packets,
-      lost: missing === 0 ? "0" : `~${missing}`,
-      lossPercent: whole > 0 ? (missing / whole) * 100 : 0,
-      duplicates: null,
-      reordered: null,
-      jitterMs: null,
-      bitrateBps: (options.final ? udp : interval.udp ?? udp).bitrateBps,
-      drops,
-      state: quietMs >= options.stallAfterS * 1000
-        ? (options.final ? "ended" : "STALLED")
-        : lossNow
-        ? "LOSS"
-        : "ok",
-      recentMs: udp.lastArrivalMs ?? 0,
-    });
-  }
-  if (rows.length === 0) {
-    rows.push({
-      stream: name,
-      ssrc: "-",
-      packets: 0,
-      lost: "0",
-      lossPercent: 0,
-      duplicates: null,
-      reordered: null,
-      jitterMs: null,
-      bitrateBps: 0,
-      drops,
-      state: stateRow(status.state),
-      recentMs: 0,
-    });
-  }
-  return rows;
-}
-
-function stateRow(state: ReceptionState): RowState {
-  return state === "stalled" ? "STALLED" : "waiting";
-}
-
-function sourceRow(
-  stream: string,
-  total: SourceSnapshot,
-  rate: SourceSnapshot | undefined,
-  drops: number | null,
-  state: RowState,
-): Row {
-  return {
-    stream,
-    ssrc: hex(total.ssrc),
-    packets: total.packets,
-    lost: String(total.lost),
-    lossPercent: total.fractionLost * 100,
-    duplicates: total.duplicates,
-    reordered: total.reordered,
-    jitterMs: total.jitterMs,
-    bitrateBps: rate?.bitrateBps ?? 0,
-    drops,
-    state,
-    recentMs: total.lastArrivalMs ?? 0,
-  };
-}
-
 /** The columns that fit beside a stream column `nameWidth` wide, in display order. */
 function fitting(width: number, nameWidth: number): readonly Column[] {
   const chosen = new Set<Column>();
@@ -253,7 +136,7 @@ function healthLine(name: string, ts: TsHealthFigures | undefined): string | und
 
 /**
  * The table of several streams: header, column titles, one row per stream and recent SSRC (at
- * most {@link MAX_ROWS_PER_STREAM}), STALLED and LOSS rows first, then waiting, ok and ended (rows
+ * most MAX_ROWS_PER_STREAM of streams_rows.ts), STALLED and LOSS rows first, then waiting, ok and ended (rows
  * that lost packets before the others of their state), by stream name; a footer with the invalid, filtered and socket-drop counts of all streams; then a
  * TR 101 290 health line per MPEG-TS stream (`TS OK` or the failing indicators with their counts,
  * over the whole run), unhealthy ones first. Every line fits `columns - 1`; rows beyond the

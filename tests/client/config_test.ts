@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
 import { MAX_MEDIA_SECTIONS } from "../../lib/sdp/parse.ts";
-import {
-  type ClientConfig,
-  offerUrl,
-  parseClientArgs,
-  parseMediaChoice,
-} from "../../lib/client/config.ts";
+import { type ClientConfig, parseClientArgs, parseMediaChoice } from "../../lib/client/config.ts";
+import { offerUrl } from "../../lib/client/stream_locator.ts";
 import { ConfigError } from "../../lib/common/errors.ts";
 
 const envOf = (vars: Record<string, string>) => (name: string) => vars[name];
