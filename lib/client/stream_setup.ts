@@ -6,6 +6,7 @@ import type { ReceiveTarget } from "../sdp/receive_target.ts";
 import type { StreamLocator } from "./stream_locator.ts";
 import { type FetchOptions, loadDescription, negotiate } from "./negotiate.ts";
 import type { PayloadFormat } from "../rtp/payload_format.ts";
+import { STREAM_NAME_PATTERN } from "../sdp/stream.ts";
 
 /** A stream ready to be watched. */
 export interface StreamPlan {
@@ -52,7 +53,11 @@ export async function resolveStream(
     ? await negotiate(locator.url, options)
     : await loadDescription(locator.location, options);
   const origin = locator.kind === "offer" ? locator.url : locator.location;
-  const catalogName = /^https?:\/\//i.test(origin) ? streamNameOf(origin) : undefined;
+  // The server's answer names its stream in s= (lib/sdp/answer.ts): the default stream of /offer.
+  const catalogName = /^https?:\/\//i.test(origin)
+    ? streamNameOf(origin) ??
+      (locator.kind === "offer" && STREAM_NAME_PATTERN.test(target.name) ? target.name : undefined)
+    : undefined;
   const name = catalogName ??
     (target.name.trim() === "" || target.name === "-"
       ? `${target.group}:${target.port}`

@@ -182,3 +182,19 @@ Deno.test("records carry stream, transport, socketDrops and the ts object of the
   assert.equal(ts.packets, run.datagrams.length * 7);
   assert.ok(ts.pids.some((p) => p.pid === 0), "the PAT's PID is listed");
 });
+
+Deno.test("StreamWatch keeps its maps bounded through thousands of SSRC changes", () => {
+  const run = muxRun({ bitrate: 2_000_000 }, 0.1);
+  const watch = watchOf();
+  let at = 0;
+  for (let ssrc = 1; ssrc <= 3000; ssrc++) {
+    at += 1000; // each SSRC ends before the next starts (so the old ones may be evicted)
+    for (let i = 0; i < 3; i++) watch.onDatagram(rtp(run.datagrams[i]!, i, ssrc, at), at += 5);
+    if (ssrc % 10 === 0) watch.takeInterval(at);
+  }
+  const figures = watch.snapshot(at);
+  assert.ok(figures.rtp.sources.length <= 64, `${figures.rtp.sources.length} SSRCs tracked`);
+  assert.ok(figures.ts.size <= 64 + 4, `${figures.ts.size} TS snapshots kept`);
+  assert.equal(watch.takeInterval(at).ts.size, 4, "4 live analysers");
+  assert.equal(watch.ts.totals(at).packets, 3000 * 3 * 7, "every TS packet counted");
+});
