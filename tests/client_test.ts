@@ -15,6 +15,7 @@ import { inPrivateNetns } from "../scripts/support/netns.ts";
 import { startServer, startStreamServer } from "../scripts/support/server_process.ts";
 import { makeCertificate } from "./support/tls.ts";
 import { peerTest } from "./support/peer_requirements.ts";
+import { runToEnd } from "../scripts/support/process.ts";
 
 Deno.test({
   name:
@@ -485,5 +486,47 @@ Deno.test({
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
+  },
+});
+
+Deno.test({
+  name:
+    "client's first log line names the receive path and why; --receiver kernel without FFI exits 2",
+  ignore: !inPrivateNetns(),
+  async fn() {
+    const port = randomRtpPort();
+    await using server = await startStreamServer("239.10.0.12", port);
+    // The client's permissions without ffi: the kernel path cannot be had.
+    const run = (receiver: string) =>
+      runToEnd(Deno.execPath(), [
+        "run",
+        "--quiet",
+        "--no-prompt",
+        "--allow-net",
+        "--allow-read",
+        "--allow-env",
+        "--allow-sys",
+        "client.ts",
+        "--server",
+        server.url,
+        "--json",
+        "--timeout",
+        "0.3",
+        "--receiver",
+        receiver,
+      ], { cwd: new URL("../", import.meta.url).pathname, timeoutMs: 30_000 });
+    const auto = await run("auto");
+    assert.equal(auto.code, 4, auto.stderr);
+    assert.match(
+      auto.stderr.split("\n")[0]!,
+      /Receiving through the deno path: kernel receiver unavailable: no FFI permission \(--allow-ffi\)$/,
+    );
+    const kernel = await run("kernel");
+    assert.equal(kernel.code, 2, kernel.stderr);
+    assert.match(
+      kernel.stderr,
+      /--receiver kernel: cannot use the kernel receiver here: no FFI permission/,
+    );
+    assert.doesNotMatch(kernel.stderr, /Stream /, "before any negotiation");
   },
 });
