@@ -106,6 +106,11 @@ Deno.test({
         send(c, { ssrc: 0xc, loss: 0.01, seed: 4 }),
       ]);
       await client.waitForLog(/Stream a: no packets for 1 s: stalled/, 5000);
+      // An interval while a is stalled: its stats line says so.
+      await client.child.waitFor(/"stream":"a"[^\n]*"state":"stalled"/, {
+        stream: "stdout",
+        timeoutMs: 5000,
+      });
 
       await writeCatalog(config, [a, b2, d]);
       await reload(server);
