@@ -169,6 +169,7 @@ export class Reception {
     } finally {
       clearInterval(timer);
       signal.removeEventListener("abort", onAbort);
+      this.#pool.noteDrops(); // the streams' last kernel drop counts
       await this.#pool.close();
     }
     const at = this.#now();

@@ -107,6 +107,8 @@ export class SocketPool {
         await this.#reopen(socket, joined, `${watch.name} joins it with another source filter`);
       }
       socket.watches.push(watch);
+      // Its drop count starts now: earlier drops of the shared socket are not the stream's.
+      watch.noteSocketDrops(socket.receiver, socket.receiver.socketDrops);
       return socket;
     });
   }
@@ -118,6 +120,7 @@ export class SocketPool {
       if (socket === undefined) return;
       const index = socket.watches.indexOf(watch);
       if (index < 0) return;
+      watch.noteSocketDrops(socket.receiver, socket.receiver.socketDrops); // its last count
       socket.watches.splice(index, 1);
       if (socket.watches.length === 0) {
         this.#sockets.delete(socket.key);
@@ -140,10 +143,8 @@ export class SocketPool {
    * leave and join on the same socket, and follows each socket's kernel drop count.
    */
   tick(nowMs: number): void {
+    this.noteDrops();
     for (const socket of this.#sockets.values()) {
-      for (const watch of socket.watches) {
-        watch.noteSocketDrops(socket.receiver, socket.receiver.socketDrops);
-      }
       const stalled = socket.watches.some((w) => w.state === "stalled");
       const reason = socket.schedule.due(nowMs, stalled);
       if (reason === undefined) continue;
@@ -157,6 +158,14 @@ export class SocketPool {
           }
         },
       );
+    }
+  }
+
+  /** Hands each socket's kernel drop count to its streams (also done by every tick). */
+  noteDrops(): void {
+    for (const socket of this.#sockets.values()) {
+      const drops = socket.receiver.socketDrops;
+      for (const watch of socket.watches) watch.noteSocketDrops(socket.receiver, drops);
     }
   }
 
@@ -211,6 +220,7 @@ export class SocketPool {
       loop: Promise.resolve(),
     };
     this.#sockets.set(key, socket);
+    watch.noteSocketDrops(receiver, receiver.socketDrops);
     socket.loop = this.#run(socket, receiver);
     this.#options.onEvent({ kind: "opened", socket });
     return socket;
@@ -223,6 +233,7 @@ export class SocketPool {
    */
   async #reopen(socket: PooledSocket, joined: readonly string[], why: string): Promise<void> {
     const old = socket.receiver;
+    this.noteDrops();
     await old.close();
     await socket.loop;
     let receiver: DatagramReceiver;
@@ -237,6 +248,7 @@ export class SocketPool {
     }
     socket.receiver = receiver;
     socket.joined = joined;
+    for (const watch of socket.watches) watch.noteSocketDrops(receiver, receiver.socketDrops);
     socket.schedule.renewed(this.#options.now());
     socket.loop = this.#run(socket, receiver);
     this.#options.onEvent({ kind: "reopened", socket, why });
