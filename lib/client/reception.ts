@@ -64,7 +64,7 @@ export class Reception {
   readonly #pool: SocketPool;
   readonly #watches: StreamWatch[] = [];
   readonly #silentReported = new WeakSet<StreamWatch>();
-  readonly startMs: number;
+  #startMs: number;
   #received = false;
   #outcome: ReceptionOutcome | undefined;
   #finished!: () => void;
@@ -73,12 +73,17 @@ export class Reception {
   constructor(options: ReceptionOptions) {
     this.#options = options;
     this.#now = options.now ?? (() => performance.now());
-    this.startMs = this.#now();
+    this.#startMs = this.#now();
     this.#pool = new SocketPool({
       ...options.sockets,
       now: this.#now,
       afterBatch: (socket) => this.#afterBatch(socket),
     });
+  }
+
+  /** When {@link Reception.run} started (the construction until then), on the clock. */
+  get startMs(): number {
+    return this.#startMs;
   }
 
   /** The clock. */
@@ -145,7 +150,9 @@ export class Reception {
     const onAbort = () => this.finish("interrupted");
     signal.addEventListener("abort", onAbort, { once: true });
     if (signal.aborted) this.finish("interrupted");
-    let nextIntervalMs = this.startMs + intervalS * 1000;
+    // The run's clock (--timeout, --duration, intervals) starts here, after the negotiation.
+    this.#startMs = this.#now();
+    let nextIntervalMs = this.#startMs + intervalS * 1000;
     const tick = () => {
       const at = this.#now();
       this.#tick(at);
@@ -191,10 +198,10 @@ export class Reception {
       }
     }
     this.#pool.tick(at);
-    const timedOut = at - this.startMs >= o.timeoutS * 1000 &&
+    const timedOut = at - this.#startMs >= o.timeoutS * 1000 &&
       (o.single ? this.#watches.every((w) => w.firstPacketMs === undefined) : !this.received);
     if (timedOut) return this.finish("timeout");
-    if (o.durationS !== undefined && at - this.startMs >= o.durationS * 1000) this.finish("done");
+    if (o.durationS !== undefined && at - this.#startMs >= o.durationS * 1000) this.finish("done");
   }
 
   /** Reports a watch's state change; a stall is checked against the membership's age. */

@@ -151,3 +151,22 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "Reception counts --timeout from run(), not from before a long negotiation",
+  ignore: !inPrivateNetns(),
+  async fn() {
+    const c = clocked({ timeoutS: 5 });
+    c.clock = 60_000; // the negotiation took a minute
+    await c.reception.add(watchAt("slow", randomRtpPort()));
+    const running = c.reception.run();
+    let ended = false;
+    running.then(() => (ended = true));
+    c.clock = 64_000;
+    await new Promise((resolve) => setTimeout(resolve, 300)); // a few ticks
+    assert.equal(ended, false, "4 s into the run: not yet");
+    assert.equal(c.reception.startMs, 60_000);
+    c.clock = 65_000;
+    assert.equal(await running, "timeout");
+  },
+});
