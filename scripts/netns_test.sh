@@ -7,6 +7,9 @@
 # that need a program that is not installed (VLC, ffmpeg, GStreamer, Chromium, tshark, Prometheus,
 # tmux, openssl, gcc: PEERS in tests/support/peer_requirements.ts) are ignored and named in one
 # closing line with the command that installs them; under CI=true they run and fail instead.
+# The client has two receive paths (--receiver kernel|deno): the full suite runs with the default
+# (the kernel path on Linux), then the client's end-to-end test files (CLIENT_TESTS) once more on
+# the Deno path. With arguments, one pass runs; GATEWAY_CLIENT_RECEIVER=kernel|deno picks the path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for tool in unshare:util-linux ip:iproute2; do
@@ -16,6 +19,10 @@ for tool in unshare:util-linux ip:iproute2; do
   fi
 done
 deno install --frozen --quiet
+# The test files that run the client process, run again on the Deno receive path.
+CLIENT_TESTS=(tests/client_test.ts tests/client_figures_test.ts tests/client_streams_test.ts
+  tests/client_ts_test.ts tests/client_monitoring_test.ts tests/client_terminal_test.ts
+  tests/e2e/e2e_test.ts)
 skipped=$(mktemp)
 trap 'rm -f "$skipped"' EXIT
 status=0
@@ -29,8 +36,21 @@ GATEWAY_SKIPPED_PEERS_FILE="$skipped" unshare -rn bash -euo pipefail -c '
   ip -6 addr add fd00:6a7::2/64 dev gw1 nodad
   ip -6 route add ff00::/8 dev gw0 table local
   export GATEWAY_NETNS=1
+  if [ "$1" = "--both-receivers" ]; then
+    shift
+    count=$1
+    shift
+    client_tests=("${@:1:$count}")
+    shift "$count"
+    status=0
+    deno test -A --frozen "$@" || status=$?
+    echo "--- the client tests again on the Deno receive path (--receiver deno)"
+    # Type-checked by the first pass already.
+    GATEWAY_CLIENT_RECEIVER=deno deno test -A --frozen --no-check "${client_tests[@]}" || status=$?
+    exit "$status"
+  fi
   exec deno test -A --frozen "$@"
-' netns-test "$@" || status=$?
+' netns-test $([ "$#" -eq 0 ] && echo --both-receivers "${#CLIENT_TESTS[@]}" "${CLIENT_TESTS[@]}") "$@" || status=$?
 if [ -s "$skipped" ]; then
   names=$(cut -f1 "$skipped" | sort -u | paste -sd, - | sed 's/,/, /g')
   packages=$(cut -f2 "$skipped" | tr ' ' '\n' | awk 'NF && !seen[$0]++' | paste -sd' ' -)

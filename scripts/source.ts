@@ -1,5 +1,6 @@
-// Test source standing in for VLC: MPEG-TS over RTP (RFC 2250, PT 33) to a multicast group, with
-// seeded loss, duplication and reordering, and a truth report of what it sent (RFC 3550 counters).
+// Test source standing in for VLC: MPEG-TS over RTP (RFC 2250, PT 33) or raw over UDP to a
+// multicast group, with seeded loss, duplication and reordering, TR 101 290 faults, and a truth
+// report of what it sent (RFC 3550 counters and the TS indicators).
 // Run: deno run --allow-net scripts/source.ts --group 239.0.0.1 --port 5004 --duration 10 --json
 
 import { parseFlags, parseIntegerFlag } from "../lib/common/flags.ts";
@@ -20,6 +21,7 @@ import {
   TRUTH_PROGRAM_FLAGS,
   type TruthCommand,
 } from "./support/truth_program.ts";
+import { parseTsFaultFlags, TS_FAULT_FLAGS, TS_FAULT_USAGE } from "./support/ts_fault_flags.ts";
 
 /** `--help` text of the source. */
 export const SOURCE_USAGE =
@@ -42,6 +44,9 @@ Options:
   --start-seq N       First RTP sequence number, 0-65535 (default random)
   --packets N         Stop after N datagrams generated
   --duration SECONDS  Stop after SECONDS of schedule (⌈SECONDS × bitrate / 10528⌉ datagrams)
+  --raw-udp           Raw MPEG-TS over UDP: the 7 TS packets (1316 bytes) without the RTP header,
+                      as VLC's #udp{dst=...} sends (no SSRC or sequence numbers)
+${TS_FAULT_USAGE}
 ${
     IMPAIRMENT_USAGE.replace(
       "  --json",
@@ -52,7 +57,8 @@ ${
 The first 2 datagrams are never impaired (RFC 3550 A.1 probation). Truth counters: generated,
 sent (datagrams on the wire, duplicates included), dropped, duplicated, reordered (what a
 receiver counts as late) and lost (dropped between the first and last datagram kept: what a
-receiver computes as expected - received).
+receiver computes as expected - received); "ts": what a TR 101 290 analyser must count on the
+transport stream as written (before the datagram impairments).
 
 Exit codes: 0 when done or stopped by SIGINT/SIGTERM (the truth is still printed), 1 when a
 socket cannot be opened or a send fails, 2 on a usage error.
@@ -70,6 +76,8 @@ export function parseSourceArgs(args: string[]): SourceCommand {
     bitrate: { type: "string" },
     ssrc: { type: "string" },
     "start-seq": { type: "string" },
+    "raw-udp": { type: "boolean" },
+    ...TS_FAULT_FLAGS,
   });
   if (values.help) return { kind: "help" };
   const port = optionalFlag(values.port, (t) => parseIntegerFlag(t, "--port", 1, 65_535));
@@ -87,6 +95,8 @@ export function parseSourceArgs(args: string[]): SourceCommand {
     ...shared.limits,
     ...shared.impairment,
     interfaceAddress: shared.interfaceAddress,
+    ...(values["raw-udp"] ? { rawUdp: true } : {}),
+    tsFaults: parseTsFaultFlags(values),
   };
   return { kind: "run", options, json: values.json ?? false };
 }
@@ -97,7 +107,11 @@ function hex32(value: number): string {
 
 /** One human line describing a source run's truth. */
 export function describeSourceTruth(truth: SourceTruth): string {
-  const seq = truth.firstSeq === null ? "no packets" : `seq ${truth.firstSeq}-${truth.lastSeq}`;
+  const seq = truth.transport === "udp"
+    ? "raw UDP"
+    : truth.firstSeq === null
+    ? "no packets"
+    : `seq ${truth.firstSeq}-${truth.lastSeq}`;
   return `rtp-source: generated ${truth.generated}, sent ${truth.sent} datagrams to ${
     endpointText(truth)
   }` +
@@ -120,7 +134,9 @@ export function main(args: string[]): Promise<number> {
         onStart: () => {
           if (json) return;
           console.error(
-            `rtp-source: sending ${MP2T_RTP.DATAGRAM_BYTES}-byte MP2T/RTP datagrams to ${
+            `rtp-source: sending ${
+              options.rawUdp ? MP2T_RTP.PAYLOAD_BYTES : MP2T_RTP.DATAGRAM_BYTES
+            }-byte ${options.rawUdp ? "raw MPEG-TS/UDP" : "MP2T/RTP"} datagrams to ${
               endpointText(options)
             } at ${options.bitrate ?? SOURCE_DEFAULTS.bitrate} bit/s, TTL ${
               options.ttl ?? SOURCE_DEFAULTS.ttl

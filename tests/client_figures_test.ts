@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { writeRtpHeader } from "../lib/rtp/writer.ts";
 import { sendRtpStream } from "../lib/source/rtp_source.ts";
-import { spawnClient, summaries } from "../scripts/support/client_process.ts";
+import { receiverUsed, spawnClient, summaries } from "../scripts/support/client_process.ts";
+import { readUdpCounters } from "../scripts/support/proc_counters.ts";
 import { startStreamServer } from "../scripts/support/server_process.ts";
 import { inPrivateNetns } from "../scripts/support/netns.ts";
 import { randomRtpPort } from "../scripts/support/endpoints.ts";
@@ -140,6 +141,59 @@ Deno.test({
       );
     } finally {
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "client reports the kernel's drops of a starved socket as socketDrops, as RcvbufErrors counts",
+  ignore: !inPrivateNetns(),
+  async fn() {
+    const group = "239.10.4.4";
+    const port = randomRtpPort();
+    await using server = await startStreamServer(group, port);
+    // A receive buffer of a few datagrams: bursts overflow it.
+    const client = spawnClient([
+      "--server",
+      server.url,
+      "--json",
+      "--receive-buffer",
+      "4096",
+      "--stall-after",
+      "5",
+      "--interval",
+      "0.2",
+    ]);
+    await client.waitForLog(/Joined 239\.10\.4\.4/);
+    const before = readUdpCounters().rcvbufErrors;
+    const truth = await sendRtpStream({ group, port, bitrate: 20_000_000, durationS: 1 });
+    await delay(500);
+    const after = readUdpCounters().rcvbufErrors;
+    client.process.kill("SIGINT");
+    const result = await client.finished();
+    assert.equal(result.code, 0, result.stderr);
+    const [summary] = summaries(result.records);
+    const missing = truth.sent - (summary?.packets as number);
+    if (receiverUsed(result.stderr) === "kernel") {
+      assert.ok((summary?.lost as number) > 0, "the starved socket dropped datagrams");
+      assert.equal(summary?.socketDrops, after - before, "as /proc/net/snmp RcvbufErrors counts");
+      // What is missing was dropped by the kernel: at this socket's buffer (socketDrops) or, for
+      // a few, in the loopback's input backlog before it (softnet, not the socket's).
+      assert.ok(
+        (summary?.socketDrops as number) <= missing &&
+          missing - (summary?.socketDrops as number) <= missing / 10,
+        `${summary?.socketDrops} of ${missing}`,
+      );
+      assert.ok((summary?.lost as number) <= missing, "lost: those before the last one received");
+      // Intervals ended after the burst: their drops add up to the run's.
+      const intervals = result.records.filter((r) => r.type === "stats");
+      assert.equal(
+        intervals.reduce((n, r) => n + (r.socketDrops as number), 0),
+        summary?.socketDrops,
+      );
+    } else {
+      assert.equal(summary?.socketDrops, null, "the Deno path cannot know");
     }
   },
 });

@@ -4,14 +4,20 @@
 // --loop does), inside the private network namespace of scripts/netns_test.sh.
 import assert from "node:assert/strict";
 import { sendRtpStream, type SourceTruth } from "../lib/source/rtp_source.ts";
-import { startStreamServer } from "../scripts/support/server_process.ts";
+import { startServer, startStreamServer } from "../scripts/support/server_process.ts";
 import { peerTest } from "./support/peer_requirements.ts";
 import { randomRtpPort } from "../scripts/support/endpoints.ts";
 import { waitUntil } from "../scripts/support/poll.ts";
 import { runToEnd } from "../scripts/support/process.ts";
 import { delay } from "../lib/common/delay.ts";
+import { clientDenoArgs } from "../scripts/support/client_process.ts";
 
 const root = new URL("../", import.meta.url).pathname;
+
+/** The shell command that runs the client with `args` (and the receive path the tests ask for). */
+function clientCommand(args: readonly string[]): string {
+  return [Deno.execPath(), ...clientDenoArgs(args)].join(" ");
+}
 
 /** The environment tmux starts with: this one without NO_COLOR, which a test sets where it wants it. */
 function tmuxEnvironment(): Record<string, string> {
@@ -79,8 +85,7 @@ async function watch(columns: number, id: number, env: Record<string, string>): 
   const group = `239.10.3.${id}`;
   const port = randomRtpPort();
   await using server = await startStreamServer(group, port);
-  const client = `${Deno.execPath()} run --quiet --no-prompt -P=client client.ts --server ` +
-    `${server.url} --duration 7 --stall-after 1`;
+  const client = clientCommand(["--server", server.url, "--duration", "7", "--stall-after", "1"]);
   await using screen = await terminal(
     columns,
     `cd ${root} && ${client}; echo "client exited $?"; sleep 60`,
@@ -220,5 +225,148 @@ await peerTest({
     const row = table.find((l) => l.startsWith("0x"));
     assert.ok(row !== undefined && Number(row.split(/ +/)[2]) > 400, text);
     for (const line of table) assert.ok(line.length < 80, line);
+  },
+});
+
+interface StreamsRun {
+  readonly columns: number;
+  readonly screens: string[];
+  readonly final: string;
+  readonly finalJoined: string;
+  readonly truths: Record<string, SourceTruth>;
+}
+
+/** The streams table's lines: from its `N streams` header to the end of its health lines. */
+function streamsLines(screen: string): string[] {
+  const lines = screen.split("\n");
+  const start = lines.findIndex((l) => /^3 streams {2}/.test(l));
+  const end = lines.findIndex((l) => /^client exited/.test(l));
+  return start < 0 ? [] : lines.slice(start, end < 0 ? undefined : end).filter((l) => l !== "");
+}
+
+/**
+ * Runs the client with --all in a terminal `columns` wide over a three-stream catalog: "alpha"
+ * with loss, "beta" clean, "gamma-long-name" sending for 1 s only (it stalls), all MPEG-TS.
+ */
+async function watchStreams(columns: number, id: number): Promise<StreamsRun> {
+  const dir = await Deno.makeTempDir({ prefix: "gateway-tmux-streams-" });
+  const port = randomRtpPort();
+  const streams = [
+    { name: "alpha", address: `239.10.5.${id}`, port },
+    { name: "beta", address: `239.10.6.${id}`, port },
+    { name: "gamma-long-name", address: `239.10.7.${id}`, port: port + 2 },
+  ];
+  try {
+    await Deno.writeTextFile(
+      `${dir}/c.json`,
+      JSON.stringify({ streams: streams.map((s) => ({ ...s, formats: [{ payloadType: 33 }] })) }),
+    );
+    await using server = await startServer(["--config", `${dir}/c.json`]);
+    const client = clientCommand([
+      "--server",
+      server.url,
+      "--all",
+      "--duration",
+      "6",
+      "--stall-after",
+      "1",
+    ]);
+    await using screen = await terminal(
+      columns,
+      `cd ${root} && ${client}; echo "client exited $?"; sleep 60`,
+      {},
+    );
+    await waitUntil(
+      async () => /Joined 239\.10\.7/.test(await screen.capture({ joined: true })),
+      15_000,
+      "the client joined",
+      100,
+    );
+    const screens: string[] = [];
+    const sampling = (async () => {
+      while (!/client exited/.test(screens.at(-1) ?? "")) {
+        screens.push(await screen.capture({ joined: true }));
+        await delay(150);
+      }
+    })();
+    const send = (s: typeof streams[number], durationS: number, loss = 0) =>
+      sendRtpStream({
+        group: s.address,
+        port: s.port,
+        ttl: 0,
+        bitrate: 2_000_000,
+        durationS,
+        loss,
+        seed: id,
+      });
+    const [alpha, beta, gamma] = await Promise.all([
+      send(streams[0]!, 3.5, 0.03),
+      send(streams[1]!, 3.5),
+      send(streams[2]!, 1),
+    ]);
+    await waitUntil(
+      async () => /client exited/.test(await screen.capture()),
+      15_000,
+      "the client ended",
+      100,
+    );
+    await sampling;
+    return {
+      columns,
+      screens,
+      final: await screen.capture(),
+      finalJoined: await screen.capture({ joined: true }),
+      truths: { alpha: alpha!, beta: beta!, "gamma-long-name": gamma! },
+    };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+await peerTest({
+  name:
+    "three streams at 60, 80 and 120 columns: one row each, the stalled one first, TS health lines",
+  peers: ["tmux"],
+  async fn() {
+    const runs = await Promise.all([
+      watchStreams(60, 1),
+      watchStreams(80, 2),
+      watchStreams(120, 3),
+    ]);
+    for (const run of runs) {
+      const where = `at ${run.columns} columns:\n${run.final}`;
+      if (Deno.env.get("GATEWAY_SHOW_SCREENS")) console.log(where);
+      for (const screen of run.screens) {
+        const headers = screen.split("\n").filter((l) => /^3 streams {2}/.test(l));
+        const titles = screen.split("\n").filter((l) => /^stream +.*packets +lost/.test(l));
+        assert.ok(headers.length <= 1 && titles.length <= 1, `stale header ${where}\n${screen}`);
+      }
+      // While gamma was stalled and the others flowed, its row came first, marked.
+      const live = run.screens.map(streamsLines).find((t) => /STALLED$/.test(t[2] ?? ""));
+      assert.ok(live, `a screen with gamma stalled ${where}`);
+      if (Deno.env.get("GATEWAY_SHOW_SCREENS")) {
+        console.log(`live at ${run.columns}:\n${live.join("\n")}`);
+      }
+      assert.match(live[0]!, /^3 streams {2}2 receiving {2}1 STALLED/, live.join("\n"));
+      assert.match(live[2]!, /^gamma-long/, live.join("\n"));
+      assert.match(live[3]!, /^alpha .*(LOSS|ok)$/, live.join("\n"));
+      // The final table fits (tmux's wrapping undone) and holds the sources' own counts.
+      const table = streamsLines(run.finalJoined);
+      assert.deepEqual(streamsLines(run.final), table, where);
+      for (const line of table) assert.ok(line.length < run.columns, `wrapped: ${line} ${where}`);
+      assert.match(table[0]!, /^3 streams {2}(DONE|STALLED AT END) /, where);
+      for (const [name, truth] of Object.entries(run.truths)) {
+        const row = table.find((l) => l.startsWith(name.slice(0, 8)));
+        assert.ok(row, `${name} ${where}`);
+        const cells = row.split(/ +/);
+        const at = run.columns >= 80 ? 2 : 1; // 60 columns leave the SSRC out
+        assert.equal(Number(cells[at]), truth.sent, `${name} ${where}`);
+        assert.equal(Number(cells[at + 1]), truth.lost, `${name} ${where}`);
+      }
+      const health = table.filter((l) => / {2}TS /.test(l));
+      assert.equal(health.length, 3, where);
+      assert.match(health[0]!, /^alpha {2}TS 1\.4 CC \d+/, "the one with errors first");
+      assert.ok(health.slice(1).every((l) => l.endsWith("TS OK")), where);
+    }
   },
 });

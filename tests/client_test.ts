@@ -3,13 +3,19 @@
 import assert from "node:assert/strict";
 import { sendRtpStream } from "../lib/source/rtp_source.ts";
 import { delay } from "../lib/common/delay.ts";
-import { runClient, spawnClient, summaries } from "../scripts/support/client_process.ts";
+import {
+  receiverUsed,
+  runClient,
+  spawnClient,
+  summaries,
+} from "../scripts/support/client_process.ts";
 import { startClientRig } from "../scripts/support/client_rig.ts";
 import { randomGroup6, randomRtpPort } from "../scripts/support/endpoints.ts";
 import { inPrivateNetns } from "../scripts/support/netns.ts";
 import { startServer, startStreamServer } from "../scripts/support/server_process.ts";
 import { makeCertificate } from "./support/tls.ts";
 import { peerTest } from "./support/peer_requirements.ts";
+import { runToEnd } from "../scripts/support/process.ts";
 
 Deno.test({
   name:
@@ -203,7 +209,9 @@ Deno.test({
 });
 
 Deno.test({
-  name: "client drops packets from other senders under a source filter and counts them",
+  name:
+    "client drops packets from other senders under a source filter and counts them (Deno path), " +
+    "or the kernel never delivers them (kernel path: source-specific join)",
   ignore: !inPrivateNetns(),
   async fn() {
     const port = randomRtpPort();
@@ -220,7 +228,17 @@ Deno.test({
     const result = await client.finished();
     assert.equal(result.code, 4, "nothing from the allowed source");
     const [summary] = summaries(result.records);
-    assert.equal(summary?.filtered, truth.sent);
+    if (receiverUsed(result.stderr) === "kernel") {
+      // IP_ADD_SOURCE_MEMBERSHIP: the kernel drops the other sender's packets itself.
+      assert.match(
+        result.stderr,
+        /Joined 232\.10\.0\.5 port \d+ .*source-specific \(192\.0\.2\.77\)/,
+      );
+      assert.equal(summary?.filtered, 0);
+    } else {
+      assert.equal(receiverUsed(result.stderr), "deno");
+      assert.equal(summary?.filtered, truth.sent);
+    }
     assert.equal(summary?.packets, 0);
   },
 });
@@ -468,5 +486,47 @@ Deno.test({
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
+  },
+});
+
+Deno.test({
+  name:
+    "client's first log line names the receive path and why; --receiver kernel without FFI exits 2",
+  ignore: !inPrivateNetns(),
+  async fn() {
+    const port = randomRtpPort();
+    await using server = await startStreamServer("239.10.0.12", port);
+    // The client's permissions without ffi: the kernel path cannot be had.
+    const run = (receiver: string) =>
+      runToEnd(Deno.execPath(), [
+        "run",
+        "--quiet",
+        "--no-prompt",
+        "--allow-net",
+        "--allow-read",
+        "--allow-env",
+        "--allow-sys",
+        "client.ts",
+        "--server",
+        server.url,
+        "--json",
+        "--timeout",
+        "0.3",
+        "--receiver",
+        receiver,
+      ], { cwd: new URL("../", import.meta.url).pathname, timeoutMs: 30_000 });
+    const auto = await run("auto");
+    assert.equal(auto.code, 4, auto.stderr);
+    assert.match(
+      auto.stderr.split("\n")[0]!,
+      /Receiving through the deno path: kernel receiver unavailable: no FFI permission \(--allow-ffi\)$/,
+    );
+    const kernel = await run("kernel");
+    assert.equal(kernel.code, 2, kernel.stderr);
+    assert.match(
+      kernel.stderr,
+      /--receiver kernel: cannot use the kernel receiver here: no FFI permission/,
+    );
+    assert.doesNotMatch(kernel.stderr, /Stream /, "before any negotiation");
   },
 });

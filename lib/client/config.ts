@@ -1,6 +1,6 @@
-// Client configuration from flags and environment: which server or SDP to ask, which formats to
-// offer, where to receive, and when to stop. Exit codes live here so --help and main() agree.
-import { checkStreamName } from "../sdp/stream.ts";
+// Client configuration from flags and environment: which server, streams or SDP to ask, which
+// formats to offer, where and how to receive, the TR 101 290 limits, monitoring, and when to stop.
+// The --help text and exit codes are in usage.ts.
 import { makeFormat } from "../rtp/payload_format.ts";
 import { ConfigError } from "../common/errors.ts";
 import { ipVersionOf } from "../net/multicast_address.ts";
@@ -9,23 +9,17 @@ import type { PayloadFormat } from "../rtp/payload_format.ts";
 import { parseFlags, parseIntegerFlag, parseSecondsFlag } from "../common/flags.ts";
 import type { MediaChoice } from "../sdp/receive_target.ts";
 import { MAX_MEDIA_SECTIONS } from "../sdp/parse.ts";
+import { RECEIVER_PREFERENCES, type ReceiverPreference } from "../net/datagram_receiver.ts";
+import { type ListenAddress, parseListenAddress } from "../common/metrics_endpoint.ts";
+import { RECEIVER_ID_PATTERN } from "../common/receiver_report.ts";
+import type { Tr101290Limits } from "../ts/tr101290.ts";
+import { CATALOG_REFRESH_S } from "./catalog_follower.ts";
+import { MEMBERSHIP_TIMING } from "./membership_schedule.ts";
+import { REPORTER_DEFAULTS } from "./reporter.ts";
+import { CLIENT_ENV, offerUrl, parseLocators, type StreamLocator } from "./stream_locator.ts";
 
 /** Default of `--negotiation-timeout`: seconds for one whole attempt (connect, headers, body). */
 export const NEGOTIATION_TIMEOUT_S = 10;
-
-/** Client exit codes (documented in --help and README). */
-export const CLIENT_EXIT = {
-  /** Packets were received (or the run was interrupted by SIGINT/SIGTERM after starting to receive). */
-  OK: 0,
-  /** Usage or configuration error. */
-  USAGE: 2,
-  /** Negotiation failed: server unreachable, rejected offer, unusable answer or SDP. */
-  NEGOTIATION: 3,
-  /** Nothing received before --timeout (or before the run ended). */
-  NO_PACKETS: 4,
-  /** Interrupted by SIGINT before reception started. */
-  INTERRUPTED: 130,
-} as const;
 
 /** Formats every offer carries: MPEG-TS (what VLC sends) and H.264. */
 export const DEFAULT_OFFER_FORMATS: readonly PayloadFormat[] = [
@@ -33,83 +27,39 @@ export const DEFAULT_OFFER_FORMATS: readonly PayloadFormat[] = [
   { payloadType: 96, encoding: "H264", clockRate: 90000 },
 ];
 
-/** Environment variables the client reads. */
-export const CLIENT_ENV = {
-  server: "GATEWAY_HTTP_URL",
-  token: "GATEWAY_TOKEN",
-} as const;
-
-/** Default server URL (the original tool's). */
-export const DEFAULT_SERVER_URL = "http://127.0.0.1:8080/offer";
-
-/** `--help` text of the client. */
-export const CLIENT_USAGE =
-  `rtp-multicast-client: receives a multicast RTP stream and shows RFC 3550 statistics.
-
-Usage: rtp-multicast-client [options]
-
-It POSTs an SDP offer to the server, reads the answer (group, port, TTL, formats, source
-filter), joins the group and shows loss, jitter, reordering, duplicates and bitrate per SSRC:
-a live table on a terminal, JSON lines otherwise (or with --json).
-
-Where to find the stream:
-  --server URL          Server offer URL ($GATEWAY_HTTP_URL; default ${DEFAULT_SERVER_URL});
-                        a base URL like http://host:8080 gets /offer appended
-  --stream NAME         Ask for a named stream: POST to /streams/NAME/offer
-  --sdp FILE|URL        Skip negotiation: read any SDP description (e.g. one VLC wrote, or
-                        http://host:8080/streams/NAME.sdp)
-  --payload-type N      Also offer this payload type (with --encoding for dynamic types)
-  --encoding NAME/RATE  Encoding of --payload-type, e.g. H264/90000
-  --retries N           Retries when the server is unreachable, answers 5xx or its answer
-                        breaks off (default 5)
-  --negotiation-timeout SECONDS
-                        Time for one attempt: connect, headers and the whole answer (default 10)
-  --allow-control-groups  Join an answer's group even in 224.0.0.0/24 or a link-scope control
-                        group such as ff02::1 (refused by default: exit 3)
-  --token TOKEN         Bearer token for a protected server; visible in ps, so prefer
-                        $GATEWAY_TOKEN
-  --ca FILE             Extra CA certificate (PEM) to trust for an https server
-  --media video|audio|N Which m-line of the description to receive: the first of that media
-                        type, or the N-th (1-based). Default: the first RTP m-line with a port
-                        and a multicast c=; the client logs which one it took
-
-Reception:
-  --interface ADDRESS   Local interface to join on: IPv4 address, or for IPv6 an interface
-                        name or index (default: any, the kernel's choice)
-  --source ADDRESS      Accept packets only from this sender (adds to an answer's source filter)
-  --timeout SECONDS     Give up when nothing arrives for this long at the start (default 10)
-  --stall-after SECONDS Report "stalled" when packets stop for this long (default 2)
-  --duration SECONDS    Stop after this long
-  --packets N           Stop after N packets
-  --json                JSON lines on stdout even on a terminal
-  --interval SECONDS    Statistics interval (default 1)
-  --receive-buffer BYTES  Kernel socket receive buffer to ask for (default ${SOCKET_RECEIVE_BUFFER_BYTES}, capped by
-                        net.core.rmem_max; 0 keeps the kernel default). Needs --allow-ffi, which
-                        the client's permission set grants: Deno has no API for SO_RCVBUF
-  -h, --help            Show this help and exit
-  -V, --version         Show the version and exit
-
-Output (terminal): a table redrawn in place, fitted to the terminal's width, one row per recent
-source with its state (ok, LOSS, STALLED, ended); loss and stalls in red unless NO_COLOR is set.
-Log lines stay above it. At exit the last table shows how the run ended.
-
-Output (JSON lines): one {"type":"stats",...} object per source per interval with the figures of
-that interval, and at exit one {"type":"summary",...} per source with the run's totals (rates
-averaged over the time the source was sending; "discarded": packets RFC 3550 A.1 did not count).
-
-Exit codes: 0 packets received (or SIGINT/SIGTERM during reception), 2 usage or configuration
-error, 3 negotiation failed, 4 nothing received before the timeout, 130 interrupted before
-reception started.
-`;
-
-/** Where the client gets the stream description from. */
-export type StreamLocator =
-  | { readonly kind: "offer"; readonly url: string }
-  | { readonly kind: "sdp"; readonly location: string };
+/** The flags of the TR 101 290 limits the analyser takes, by its option name. */
+export const TS_LIMIT_FLAGS = {
+  pcrIntervalMs: "--pcr-interval-ms",
+  patIntervalMs: "--pat-interval-ms",
+  pmtIntervalMs: "--pmt-interval-ms",
+} as const satisfies Partial<Record<keyof Tr101290Limits, string>>;
 
 /** Everything the client needs to run. */
 export interface ClientConfig {
+  /** The first (or only) stream to receive: `locators[0]`. */
   readonly locator: StreamLocator;
+  /** Every stream named (--stream, --sdp; or the server's default stream); empty with --all. */
+  readonly locators: readonly StreamLocator[];
+  /** The server URL as given (--server, $GATEWAY_HTTP_URL or the default); undefined with --sdp. */
+  readonly server?: string;
+  /** `--all`: follow the server's catalog. */
+  readonly all: boolean;
+  /** `--refresh` seconds (with --all). */
+  readonly refreshS: number;
+  /** `--receiver`. */
+  readonly receiver: ReceiverPreference;
+  /** `--rejoin-every` seconds; 0: off. */
+  readonly rejoinEveryS: number;
+  /** TR 101 290 limits given by flag. */
+  readonly tsLimits: Partial<Tr101290Limits>;
+  /** `--metrics HOST:PORT`. */
+  readonly metrics?: ListenAddress;
+  /** `--report`. */
+  readonly report: boolean;
+  /** `--report-every` seconds. */
+  readonly reportEveryS: number;
+  /** `--receiver-id`; undefined: a random UUID. */
+  readonly receiverId?: string;
   readonly offerFormats: readonly PayloadFormat[];
   readonly retries: number;
   /** Seconds for one negotiation attempt. */
@@ -139,26 +89,6 @@ export type ClientCommand =
   | { readonly kind: "version" }
   | { readonly kind: "run"; readonly config: ClientConfig };
 
-/** The offer URL for a server URL and optional stream name. */
-export function offerUrl(server: string, stream: string | undefined, field: string): string {
-  let url: URL;
-  try {
-    url = new URL(server);
-  } catch {
-    throw new ConfigError(field, `${field}: "${server}" is not a URL (e.g. http://127.0.0.1:8080)`);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new ConfigError(field, `${field}: "${server}" must be an http:// or https:// URL`);
-  }
-  let base = url.pathname.replace(/\/+$/, "");
-  if (base.endsWith("/offer")) base = base.slice(0, -"/offer".length);
-  base = base.replace(/\/streams\/[^/]+$/, "");
-  url.pathname = stream === undefined
-    ? `${base}/offer`
-    : `${base}/streams/${encodeURIComponent(stream)}/offer`;
-  return url.toString();
-}
-
 /** Parses `--media`: a media type (`video`, `audio`, ...) or a 1-based m-line number. */
 export function parseMediaChoice(text: string): MediaChoice {
   const trimmed = text.trim();
@@ -180,8 +110,10 @@ export function parseClientArgs(
 ): ClientCommand {
   const values = parseFlags(args, {
     server: { type: "string" },
-    stream: { type: "string" },
-    sdp: { type: "string" },
+    stream: { type: "string", multiple: true },
+    all: { type: "boolean" },
+    refresh: { type: "string" },
+    sdp: { type: "string", multiple: true },
     "payload-type": { type: "string" },
     encoding: { type: "string" },
     retries: { type: "string" },
@@ -199,32 +131,58 @@ export function parseClientArgs(
     json: { type: "boolean" },
     interval: { type: "string" },
     "receive-buffer": { type: "string" },
+    receiver: { type: "string" },
+    "rejoin-every": { type: "string" },
+    "pcr-interval-ms": { type: "string" },
+    "pat-interval-ms": { type: "string" },
+    "pmt-interval-ms": { type: "string" },
+    metrics: { type: "string" },
+    report: { type: "boolean" },
+    "report-every": { type: "string" },
+    "receiver-id": { type: "string" },
     help: { type: "boolean", short: "h" },
     version: { type: "boolean", short: "V" },
   });
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
 
-  if (values.stream !== undefined) checkStreamName(values.stream, "--stream");
-  let locator: StreamLocator;
-  if (values.sdp !== undefined) {
-    if (values.stream !== undefined || values.server !== undefined) {
-      throw new ConfigError(
-        "--sdp",
-        "--sdp reads a description directly; drop --server and --stream",
-      );
-    }
-    if (values.sdp.trim() === "") throw new ConfigError("--sdp", "--sdp: expected a file or URL");
-    locator = { kind: "sdp", location: values.sdp };
-  } else {
-    const fromEnv = env(CLIENT_ENV.server);
-    const server = values.server ?? (fromEnv === "" ? undefined : fromEnv) ?? DEFAULT_SERVER_URL;
-    const field = values.server !== undefined
-      ? "--server"
-      : fromEnv
-      ? CLIENT_ENV.server
-      : "--server";
-    locator = { kind: "offer", url: offerUrl(server, values.stream, field) };
+  const all = values.all ?? false;
+  const sdps = values.sdp ?? [];
+  const { locators, server } = parseLocators(values, env);
+  if (values.refresh !== undefined && !all) {
+    throw new ConfigError("--refresh", "--refresh follows the catalog: it needs --all");
+  }
+  const report = values.report ?? false;
+  if (report && server === undefined && !sdps.every((s) => /^https?:\/\//i.test(s))) {
+    throw new ConfigError(
+      "--report",
+      "--report sends to the server the stream came from: give --server/--stream/--all or an " +
+        "--sdp http(s) URL",
+    );
+  }
+  if (values["report-every"] !== undefined && !report) {
+    throw new ConfigError("--report-every", "--report-every needs --report");
+  }
+  const receiverId = values["receiver-id"];
+  if (receiverId !== undefined && !RECEIVER_ID_PATTERN.test(receiverId)) {
+    throw new ConfigError(
+      "--receiver-id",
+      `--receiver-id: expected 1-64 of letters, digits and . _ ~ : -, got "${receiverId}"`,
+    );
+  }
+  const receiver = values.receiver ?? "auto";
+  if (!(RECEIVER_PREFERENCES as readonly string[]).includes(receiver)) {
+    throw new ConfigError(
+      "--receiver",
+      `--receiver: expected ${RECEIVER_PREFERENCES.join(", ")}, got "${receiver}"`,
+    );
+  }
+  const tsLimits: Partial<Record<keyof typeof TS_LIMIT_FLAGS, number>> = {};
+  for (
+    const [key, flag] of Object.entries(TS_LIMIT_FLAGS) as [keyof typeof TS_LIMIT_FLAGS, string][]
+  ) {
+    const text = (values as Record<string, unknown>)[flag.slice(2)];
+    if (typeof text === "string") tsLimits[key] = parseIntegerFlag(text, flag, 1, 3_600_000);
   }
 
   const offerFormats = [...DEFAULT_OFFER_FORMATS];
@@ -255,7 +213,24 @@ export function parseClientArgs(
   }
   const token = values.token ?? env(CLIENT_ENV.token);
   const config: ClientConfig = {
-    locator,
+    locator: locators[0] ?? { kind: "offer", url: offerUrl(server!, undefined, "--server") },
+    locators,
+    ...(server === undefined ? {} : { server }),
+    all,
+    refreshS: values.refresh === undefined
+      ? CATALOG_REFRESH_S
+      : parseSecondsFlag(values.refresh, "--refresh"),
+    receiver: receiver as ReceiverPreference,
+    rejoinEveryS: values["rejoin-every"] === undefined
+      ? MEMBERSHIP_TIMING.REFRESH_EVERY_S
+      : parseRejoinEvery(values["rejoin-every"]),
+    tsLimits,
+    ...(values.metrics === undefined ? {} : { metrics: parseListenAddress(values.metrics) }),
+    report,
+    reportEveryS: values["report-every"] === undefined
+      ? REPORTER_DEFAULTS.EVERY_S
+      : parseSecondsFlag(values["report-every"], "--report-every"),
+    ...(receiverId === undefined ? {} : { receiverId }),
     offerFormats,
     retries: values.retries === undefined
       ? 5
@@ -287,4 +262,10 @@ export function parseClientArgs(
       : parseIntegerFlag(values["receive-buffer"], "--receive-buffer", 0, 1024 * 1024 * 1024),
   };
   return { kind: "run", config };
+}
+
+/** `--rejoin-every`: seconds > 0, or 0 to turn the refresh off. */
+function parseRejoinEvery(text: string): number {
+  if (/^\s*0+(\.0*)?\s*$/.test(text)) return 0;
+  return parseSecondsFlag(text, "--rejoin-every");
 }

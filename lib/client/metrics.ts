@@ -4,7 +4,7 @@
 import type { MetricFamily, Sample } from "../common/prometheus.ts";
 import type { ReceiverSnapshot } from "../rtp/session_stats.ts";
 import type { SourceSnapshot } from "../rtp/source_stats.ts";
-import type { ReceptionState } from "./reception.ts";
+import type { ReceptionState } from "./stream_watch.ts";
 import { MonotonicCounter } from "./monotonic_counter.ts";
 
 /** Figures of one PID, as the `ts.pids` entries of the JSON records (issue 12). */

@@ -94,7 +94,7 @@ function unusable(message: string): never {
  * once. Every failure is a NegotiationError with one printable line; only an abort of
  * `options.signal` rejects with something else (its reason).
  */
-async function exchange(
+export async function exchange(
   url: string,
   init: RequestInit,
   options: FetchOptions,
@@ -218,7 +218,8 @@ function toTarget(text: string, origin: string, options: FetchOptions): ReceiveT
   }
 }
 
-function authHeaders(options: FetchOptions): Record<string, string> {
+/** The `Authorization` header for the options' bearer token, if any. */
+export function authHeaders(options: FetchOptions): Record<string, string> {
   return options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };
 }
 

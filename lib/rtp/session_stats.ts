@@ -6,6 +6,7 @@ import {
   createRtpHeaderFields,
   readRtpHeader,
   RTP_HEADER_STATUS_REASONS,
+  type RtpHeaderFields,
   RtpHeaderStatus,
   type RtpInvalidReason,
 } from "./packet.ts";
@@ -94,6 +95,7 @@ export class ReceiverStats {
   #filtered = 0;
   #evicted = 0;
   #untracked = 0;
+  #lastDuplicate = false;
   readonly #invalid = new Float64Array(STATUS_COUNT);
 
   #markDatagrams = 0;
@@ -116,6 +118,19 @@ export class ReceiverStats {
   /** Arrival of the first packet routed to a source (valid header, expected PT), or undefined. */
   get firstPacketMs(): number | undefined {
     return Number.isNaN(this.#firstPacketMs) ? undefined : this.#firstPacketMs;
+  }
+
+  /**
+   * The header of the last datagram given to onDatagram(); meaningful only when it returned true
+   * (payload offset and length, sequence number and SSRC of that packet). Overwritten by the next.
+   */
+  get lastHeader(): Readonly<RtpHeaderFields> {
+    return this.#fields;
+  }
+
+  /** True when the last packet onDatagram() counted was a duplicate (RFC 3550 A.1). */
+  get lastWasDuplicate(): boolean {
+    return this.#lastDuplicate;
   }
 
   /** Packets dropped by the caller's source filter so far. */
@@ -152,6 +167,7 @@ export class ReceiverStats {
     }
     if (Number.isNaN(this.#firstPacketMs)) this.#firstPacketMs = arrivalMs;
     source.update(fields, u8.byteLength, arrivalMs);
+    this.#lastDuplicate = source.lastWasDuplicate;
     return true;
   }
 

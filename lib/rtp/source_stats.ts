@@ -127,6 +127,7 @@ export class SourceStats {
   #duplicates = 0;
   #reordered = 0;
   #discarded = 0;
+  #lastDuplicate = false;
 
   // Probation run, or the BAD packet that may start a new epoch: counted once confirmed.
   #pendingPackets = 0;
@@ -178,6 +179,11 @@ export class SourceStats {
     return this.#sequence.valid;
   }
 
+  /** True when the last packet given to update() was a duplicate (A.1 saw its number before). */
+  get lastWasDuplicate(): boolean {
+    return this.#lastDuplicate;
+  }
+
   /**
    * Accounts one RTP packet of this source. `fields` as filled by readRtpHeader(),
    * `datagramBytes` the UDP payload size, `arrivalMs` its arrival time (e.g. performance.now()).
@@ -190,7 +196,9 @@ export class SourceStats {
     this.#arrivals++;
     this.#lastArrivalMs = arrivalMs;
     this.#payloadType = fields.payloadType;
-    switch (this.#sequence.update(fields.sequenceNumber)) {
+    const result = this.#sequence.update(fields.sequenceNumber);
+    this.#lastDuplicate = result === SequenceResult.DUPLICATE;
+    switch (result) {
       case SequenceResult.PROBATION:
         if (this.#sequence.runLength === 1) {
           // A new run: the previous one broke off; its transit must not feed the jitter.

@@ -288,3 +288,9 @@ export function parseSdp(text: string): SessionSummary {
 
 /** RTP profiles a multicast stream can be carried in (RTP/AVP and its secure and feedback forms). */
 export const RTP_PROTOCOL = /^(UDP\/)?(TLS\/)?RTP\/S?AVPF?$/i;
+
+/**
+ * The protocol of MPEG-TS straight over UDP, without RTP: `m=video 1234 udp mpeg`, what VLC writes
+ * for `#udp{...}` and `#std{access=udp,...}` (RFC 8866 §5.14 allows other protocol tokens).
+ */
+export const RAW_UDP_PROTOCOL = /^udp$/i;

@@ -1,11 +1,11 @@
 // Where a stream lives, read out of an SDP answer or any description (VLC's, ffmpeg's, the
-// server's `.sdp`): which m-line (RFC 8866 §5.14) to receive, its group, port, TTL, formats and the
-// RFC 4570 source filter.
+// server's `.sdp`): which m-line (RFC 8866 §5.14) to receive, its group, port, TTL, formats, the
+// RFC 4570 source filter, and whether it is RTP or raw MPEG-TS over UDP (`m=video 1234 udp mpeg`).
 import { SdpError } from "../common/errors.ts";
 import { controlGroupProblem, ipVersionOf, multicastProblem } from "../net/multicast_address.ts";
 import { printable } from "../common/printable.ts";
 import type { PayloadFormat } from "../rtp/payload_format.ts";
-import { type MediaSection, parseSdp, RTP_PROTOCOL } from "./parse.ts";
+import { type MediaSection, parseSdp, RAW_UDP_PROTOCOL, RTP_PROTOCOL } from "./parse.ts";
 
 /** Which m-line to receive: the first of a media type (`video`, `audio`, ...) or the N-th (1-based). */
 export type MediaChoice =
@@ -24,10 +24,15 @@ export interface ChosenMedia {
   readonly types: readonly string[];
 }
 
+/** How a stream's datagrams are framed: RTP packets, or MPEG-TS packets straight in UDP. */
+export type StreamTransport = "rtp" | "udp";
+
 /** Where and how to receive a stream, read from an answer or a plain description. */
 export interface ReceiveTarget {
   /** The description's `s=`, printable (control characters and escape sequences removed). */
   readonly name: string;
+  /** `rtp` for an RTP profile (RTP/AVP...), `udp` for raw MPEG-TS over UDP (`udp mpeg`). */
+  readonly transport: StreamTransport;
   readonly group: string;
   readonly ipVersion: 4 | 6;
   readonly port: number;
@@ -54,9 +59,24 @@ export function describeMediaChoice(choice: MediaChoice): string {
   return choice.kind === "type" ? choice.type : String(choice.index);
 }
 
-/** Why an m-line cannot be received (RTP with a port and a multicast c=), or undefined. */
+/**
+ * The senders of an `incl` source filter (RFC 4570 §3), without the unspecified addresses 0.0.0.0
+ * and :: that no packet comes from: VLC's SAP announcements name its unbound socket's address
+ * (`a=source-filter: incl IN IP4 * 0.0.0.0`), which would filter out the very stream announced.
+ */
+function includedSources(media: MediaSection): readonly string[] {
+  if (media.sourceFilter?.mode !== "incl") return [];
+  return media.sourceFilter.sources.filter((s) => s !== "0.0.0.0" && !/^[0:]+$/.test(s));
+}
+
+/** True for an m-line the client can receive: an RTP profile, or raw UDP (MPEG-TS). */
+function receivable(media: MediaSection): boolean {
+  return RTP_PROTOCOL.test(media.protocol) || RAW_UDP_PROTOCOL.test(media.protocol);
+}
+
+/** Why an m-line cannot be received (RTP or UDP with a port and a multicast c=), or undefined. */
 function receiveProblem(media: MediaSection, allowControlGroups: boolean): string | undefined {
-  if (!RTP_PROTOCOL.test(media.protocol)) return `m=${media.type} is not RTP (${media.protocol})`;
+  if (!receivable(media)) return `m=${media.type} is not RTP (${media.protocol})`;
   if (media.port === 0) return `m=${media.type} is rejected (port 0)`;
   const connection = media.connection;
   if (connection === undefined) return `No c= line for m=${media.type}`;
@@ -66,7 +86,7 @@ function receiveProblem(media: MediaSection, allowControlGroups: boolean): strin
   if (control !== undefined) {
     return `Refusing to join: ${control} (--allow-control-groups to join it anyway)`;
   }
-  const sources = media.sourceFilter?.mode === "incl" ? media.sourceFilter.sources : [];
+  const sources = includedSources(media);
   for (const source of sources) {
     if (ipVersionOf(source) !== connection.ipVersion) {
       return `Source filter address ${source} is not IPv${connection.ipVersion}`;
@@ -100,9 +120,7 @@ function chooseMedia(
     }
     return index;
   }
-  const candidates = media.flatMap((m, i) =>
-    m.port !== 0 && RTP_PROTOCOL.test(m.protocol) ? [i] : []
-  );
+  const candidates = media.flatMap((m, i) => m.port !== 0 && receivable(m) ? [i] : []);
   if (candidates.length === 0) {
     throw new SdpError(
       media.every((m) => m.port === 0)
@@ -119,18 +137,20 @@ function chooseMedia(
 
 /**
  * Reads where a stream lives out of an SDP answer or description: the chosen m-line, by default
- * the first RTP m-line with a non-zero port and a multicast `c=` (media- or session-level), its port
- * 1-65535, TTL 0-255, formats, and an `incl` source filter. Throws SdpError for anything unusable; a
- * description whose m-lines all have port 0 is reported as rejected.
+ * the first RTP (or raw UDP) m-line with a non-zero port and a multicast `c=` (media- or
+ * session-level), its port 1-65535, TTL 0-255, formats, and an `incl` source filter. A raw UDP
+ * m-line (`m=video 1234 udp mpeg`) has no RTP formats: its transport is `udp`. Throws SdpError for
+ * anything unusable; a description whose m-lines all have port 0 is reported as rejected.
  */
 export function readReceiveTarget(text: string, options: ReceiveTargetOptions = {}): ReceiveTarget {
   const summary = parseSdp(text);
   const index = chooseMedia(summary.media, options.media, options.allowControlGroups ?? false);
   const media = summary.media[index]!;
   const connection = media.connection!;
-  const sources = media.sourceFilter?.mode === "incl" ? media.sourceFilter.sources : [];
+  const sources = includedSources(media);
   return {
     name: printable(summary.name),
+    transport: RTP_PROTOCOL.test(media.protocol) ? "rtp" : "udp",
     group: connection.address,
     ipVersion: connection.ipVersion,
     port: media.port,

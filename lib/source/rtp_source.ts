@@ -1,6 +1,7 @@
 // Test source that stands in for VLC: MPEG-TS over RTP (RFC 2250, PT 33, 7 × 188-byte packets per
-// datagram, RFC 3550 §5.1 header, 90 kHz timestamps from the send schedule) to a multicast group,
-// paced, through the impaired-send pipeline (./impaired_sender.ts) with an exact truth report.
+// datagram, RFC 3550 §5.1 header, 90 kHz timestamps from the send schedule), or raw MPEG-TS over UDP
+// (VLC's #udp{...}), to a multicast group, paced, through the impaired-send pipeline
+// (./impaired_sender.ts), with TR 101 290 faults (./ts_faults.ts) and an exact truth report.
 
 import { delay } from "../common/delay.ts";
 import { ConfigError } from "../common/errors.ts";
@@ -19,6 +20,8 @@ import {
 } from "./multicast_sender.ts";
 import { TS } from "../ts/constants.ts";
 import { MIN_TS_BITRATE, TsMuxer } from "./ts_muxer.ts";
+import type { TsFaultOptions } from "./ts_faults.ts";
+import type { TsTruth } from "./ts_truth.ts";
 import { RTP_HEADER } from "../rtp/packet.ts";
 import { writeRtpHeader } from "../rtp/writer.ts";
 
@@ -65,6 +68,13 @@ export interface RtpSourceOptions extends MulticastSendOptions, ImpairmentSettin
   readonly durationS?: number;
   /** Stops sending; the held packet is still flushed and the truth returned. */
   readonly signal?: AbortSignal;
+  /**
+   * Raw MPEG-TS over UDP: each datagram is the 7 TS packets without the RTP header (what VLC's
+   * `#udp{dst=...}` and ffmpeg's `-f mpegts udp://` send). Default false (RTP).
+   */
+  readonly rawUdp?: boolean;
+  /** TR 101 290 faults the muxer injects; their exact counts are the truth's `ts`. */
+  readonly tsFaults?: TsFaultOptions;
   /** Called once the options are valid and the socket is open, before the first packet. */
   readonly onStart?: () => void;
 }
@@ -84,6 +94,10 @@ export interface SourceTruth extends ImpairmentCounters {
   readonly payloadType: number;
   /** Wall-clock seconds from the first send to the end. */
   readonly durationS: number;
+  /** `rtp`, or `udp` for raw MPEG-TS over UDP (then `firstSeq`, `lastSeq` are null). */
+  readonly transport: "rtp" | "udp";
+  /** What a TR 101 290 analyser must count on the transport stream written (before impairments). */
+  readonly ts: TsTruth;
 }
 
 /** RTP clock ticks per datagram numerator: bits per datagram × 90 000. */
@@ -128,9 +142,16 @@ export async function sendRtpStream(options: RtpSourceOptions): Promise<SourceTr
     const bits = MP2T_RTP.PAYLOAD_BYTES * 8;
     limit = Math.min(limit, Math.ceil((limits.durationS * bitrate) / bits));
   }
-  const muxer = new TsMuxer({ bitrate });
+  const rawUdp = options.rawUdp ?? false;
+  let muxer: TsMuxer;
+  try {
+    muxer = new TsMuxer({ bitrate, ...(options.tsFaults ? { faults: options.tsFaults } : {}) });
+  } catch (error) {
+    throw new ConfigError("tsFaults", (error as Error).message, { cause: error });
+  }
   const packet = new Uint8Array(MP2T_RTP.DATAGRAM_BYTES);
   const payload = packet.subarray(RTP_HEADER.FIXED_LENGTH);
+  const datagram = rawUdp ? payload : packet;
   const header = {
     payloadType: MP2T_RTP.PAYLOAD_TYPE,
     marker: false,
@@ -144,7 +165,7 @@ export async function sendRtpStream(options: RtpSourceOptions): Promise<SourceTr
   const msPerPacket = (MP2T_RTP.PAYLOAD_BYTES * 8 * 1000) / bitrate;
   const signal = options.signal;
 
-  using sender = await ImpairedSender.open(send, impairment, MP2T_RTP.DATAGRAM_BYTES);
+  using sender = await ImpairedSender.open(send, impairment, datagram.length);
   let generated = 0;
   const start = performance.now();
   options.onStart?.();
@@ -152,9 +173,9 @@ export async function sendRtpStream(options: RtpSourceOptions): Promise<SourceTr
     const elapsed = performance.now() - start;
     const due = Math.min(limit, Math.floor(elapsed / msPerPacket) + 1);
     while (generated < due && !signal?.aborted) {
-      writeRtpHeader(packet, header);
+      if (!rawUdp) writeRtpHeader(packet, header);
       muxer.fillPackets(payload, MP2T_RTP.TS_PACKETS);
-      await sender.send(packet);
+      await sender.send(datagram);
       generated++;
       header.sequenceNumber = (header.sequenceNumber + 1) & 0xffff;
       tickRemainder += tickRemainderStep;
@@ -172,8 +193,8 @@ export async function sendRtpStream(options: RtpSourceOptions): Promise<SourceTr
   await sender.flush();
   return {
     ...sender.snapshot(),
-    firstSeq: generated === 0 ? null : startSeq,
-    lastSeq: generated === 0 ? null : (startSeq + generated - 1) & 0xffff,
+    firstSeq: generated === 0 || rawUdp ? null : startSeq,
+    lastSeq: generated === 0 || rawUdp ? null : (startSeq + generated - 1) & 0xffff,
     ssrc,
     startTimestamp,
     seed: sender.seed,
@@ -182,6 +203,8 @@ export async function sendRtpStream(options: RtpSourceOptions): Promise<SourceTr
     bitrate,
     payloadType: MP2T_RTP.PAYLOAD_TYPE,
     durationS: elapsedSeconds(start),
+    transport: rawUdp ? "udp" : "rtp",
+    ts: muxer.truth,
   };
 }
 

@@ -1,8 +1,41 @@
 // Runs client.ts (the RTP multicast client, RFC 3550 receiver statistics) as a real subprocess under
 // its permission set, collecting its JSON lines from stdout and its log text from stderr, with a
-// way to wait for a log line.
+// way to wait for a log line. GATEWAY_CLIENT_RECEIVER=kernel|deno picks the receive path of every
+// client started here (scripts/netns_test.sh runs the client tests once per path).
 import { Child, REPO_ROOT } from "./process.ts";
 import { showsCrash } from "./server_process.ts";
+
+/** Environment variable that chooses the clients' receive path (`--receiver`) in tests. */
+export const CLIENT_RECEIVER_ENV = "GATEWAY_CLIENT_RECEIVER";
+
+/** The receive path the tests ask for (`kernel`, `deno`), or undefined for the client's default. */
+export function testReceiver(): "kernel" | "deno" | undefined {
+  let value: string | undefined;
+  try {
+    value = Deno.env.get(CLIENT_RECEIVER_ENV);
+  } catch {
+    return undefined; // no env permission: the default
+  }
+  if (value === undefined || value === "" || value === "auto") return undefined;
+  if (value !== "kernel" && value !== "deno") {
+    throw new Error(`${CLIENT_RECEIVER_ENV} must be kernel, deno or auto, got "${value}"`);
+  }
+  return value;
+}
+
+/** `--receiver PATH` when the tests ask for one path, else nothing (appended to client args). */
+export function receiverArgs(): string[] {
+  const receiver = testReceiver();
+  return receiver === undefined ? [] : ["--receiver", receiver];
+}
+
+/** The receive path a client run used, from its first log line. */
+export function receiverUsed(stderr: string): "kernel" | "deno" | undefined {
+  return /Receiving through the (kernel|deno) path/.exec(stderr)?.[1] as
+    | "kernel"
+    | "deno"
+    | undefined;
+}
 
 /** A running client subprocess. */
 export interface ClientProcess {
@@ -23,9 +56,12 @@ export interface ClientResult {
   readonly stderr: string;
 }
 
-/** `deno` arguments that run client.ts as the `client` task does, followed by `args`. */
+/**
+ * `deno` arguments that run client.ts as the `client` task does, followed by `args` (and the
+ * receive path the tests ask for, see {@link receiverArgs}).
+ */
 export function clientDenoArgs(args: readonly string[]): string[] {
-  return ["run", "--quiet", "--no-prompt", "-P=client", "client.ts", ...args];
+  return ["run", "--quiet", "--no-prompt", "-P=client", "client.ts", ...args, ...receiverArgs()];
 }
 
 /** The JSON lines of a client's stdout, parsed. */

@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
 import { MAX_MEDIA_SECTIONS } from "../../lib/sdp/parse.ts";
-import {
-  type ClientConfig,
-  offerUrl,
-  parseClientArgs,
-  parseMediaChoice,
-} from "../../lib/client/config.ts";
+import { type ClientConfig, parseClientArgs, parseMediaChoice } from "../../lib/client/config.ts";
+import { offerUrl } from "../../lib/client/stream_locator.ts";
 import { ConfigError } from "../../lib/common/errors.ts";
 
 const envOf = (vars: Record<string, string>) => (name: string) => vars[name];
@@ -147,4 +143,90 @@ Deno.test("parseClientArgs() takes --media into the configuration", () => {
     () => run(["--media", "0"]),
     new RegExp(`--media: expected an integer from 1 to ${MAX_MEDIA_SECTIONS}`),
   );
+});
+
+Deno.test("parseClientArgs() takes several streams: --stream repeated, several --sdp, or --all", () => {
+  const named = run(["--server", "http://h:8", "--stream", "a", "--stream", "b", "--stream", "a"]);
+  assert.deepEqual(named.locators, [
+    { kind: "offer", url: "http://h:8/streams/a/offer" },
+    { kind: "offer", url: "http://h:8/streams/b/offer" },
+  ]);
+  assert.deepEqual(named.locator, named.locators[0]);
+  const sdps = run(["--sdp", "one.sdp", "--sdp", "http://h/streams/x.sdp"]);
+  assert.deepEqual(sdps.locators.map((l) => l.kind), ["sdp", "sdp"]);
+  assert.equal(sdps.server, undefined);
+  const all = run(["--server", "http://h:8", "--all", "--refresh", "5"]);
+  assert.deepEqual([all.all, all.locators, all.refreshS, all.server], [true, [], 5, "http://h:8"]);
+  assert.deepEqual([run([]).all, run([]).refreshS, run([]).locators.length], [false, 30, 1]);
+});
+
+Deno.test("parseClientArgs() reads the receive path, the IGMP refresh, TS limits and monitoring", () => {
+  const config = run([
+    "--receiver",
+    "deno",
+    "--rejoin-every",
+    "0",
+    "--pcr-interval-ms",
+    "40",
+    "--pat-interval-ms",
+    "250",
+    "--pmt-interval-ms",
+    "300",
+    "--metrics",
+    "127.0.0.1:9464",
+    "--report",
+    "--report-every",
+    "2",
+    "--receiver-id",
+    "probe-1",
+  ]);
+  assert.deepEqual(
+    [config.receiver, config.rejoinEveryS, config.tsLimits, config.metrics],
+    [
+      "deno",
+      0,
+      { pcrIntervalMs: 40, patIntervalMs: 250, pmtIntervalMs: 300 },
+      { hostname: "127.0.0.1", port: 9464 },
+    ],
+  );
+  assert.deepEqual([config.report, config.reportEveryS, config.receiverId], [true, 2, "probe-1"]);
+  const defaults = run([]);
+  assert.deepEqual(
+    [
+      defaults.receiver,
+      defaults.rejoinEveryS,
+      defaults.tsLimits,
+      defaults.report,
+      defaults.reportEveryS,
+    ],
+    ["auto", 60, {}, false, 5],
+  );
+  assert.equal(run(["--rejoin-every", "0.5"]).rejoinEveryS, 0.5);
+});
+
+Deno.test("parseClientArgs() rejects bad multi-stream and monitoring usage naming the flag", async (t) => {
+  const cases: [string[], string, RegExp][] = [
+    [["--all", "--stream", "a"], "--all", /drop --stream/],
+    [["--sdp", "x.sdp", "--all"], "--sdp", /drop --all/],
+    [["--refresh", "5"], "--refresh", /needs --all/],
+    [["--all", "--refresh", "0"], "--refresh", /seconds/],
+    [["--receiver", "fast"], "--receiver", /auto, kernel, deno/],
+    [["--rejoin-every=-1"], "--rejoin-every", /seconds/],
+    [["--pcr-interval-ms", "0"], "--pcr-interval-ms", /1 to 3600000/],
+    [["--pat-interval-ms", "soon"], "--pat-interval-ms", /integer/],
+    [["--metrics", "9464"], "--metrics", /HOST:PORT/],
+    [["--sdp", "file.sdp", "--report"], "--report", /--sdp http\(s\) URL/],
+    [["--report-every", "3"], "--report-every", /needs --report/],
+    [["--report", "--receiver-id", "has space"], "--receiver-id", /1-64/],
+  ];
+  for (const [args, field, pattern] of cases) {
+    await t.step(args.join(" "), () => {
+      assert.throws(() => parseClientArgs(args, envOf({})), (e) => {
+        assert.ok(e instanceof ConfigError, String(e));
+        assert.equal(e.field, field);
+        assert.match(e.message, pattern);
+        return true;
+      });
+    });
+  }
 });

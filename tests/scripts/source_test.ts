@@ -108,3 +108,46 @@ Deno.test({
     });
   },
 });
+
+Deno.test("scripts/source.ts reads --raw-udp and the TR 101 290 fault flags", async () => {
+  const { parseSourceArgs } = await import("../../scripts/source.ts");
+  const command = parseSourceArgs([
+    "--raw-udp",
+    "--cc-skips",
+    "100:5:50",
+    "--transport-errors",
+    "200:2",
+    "--crc-errors",
+    "300:1:100:pmt",
+    "--pat-gap",
+    "1000:700",
+    "--pat-gap",
+    "3000:600",
+    "--pcr-jump",
+    "4000:-50:flagged",
+  ]);
+  assert.equal(command.kind, "run");
+  if (command.kind !== "run") return;
+  assert.equal(command.options.rawUdp, true);
+  assert.deepEqual(command.options.tsFaults, {
+    ccSkips: { atMs: 100, count: 5, everyMs: 50 },
+    transportErrors: { atMs: 200, count: 2 },
+    crcErrors: { atMs: 300, count: 1, everyMs: 100, table: "pmt" },
+    patGaps: [{ atMs: 1000, durationMs: 700 }, { atMs: 3000, durationMs: 600 }],
+    pcrJumps: [{ atMs: 4000, jumpMs: -50, flagged: true }],
+  });
+  const plain = parseSourceArgs([]);
+  assert.ok(plain.kind === "run");
+  assert.deepEqual([plain.options.rawUdp, plain.options.tsFaults], [undefined, {}]);
+  for (
+    const [args, pattern] of [
+      [["--cc-skips", "100"], /--cc-skips: expected AT_MS:COUNT\[:EVERY_MS\]/],
+      [["--cc-skips", "100:x"], /COUNT must be an integer/],
+      [["--crc-errors", "1:1:1:nit"], /pat, pmt or sdt/],
+      [["--pat-gap", "1000"], /AT_MS:DURATION_MS/],
+      [["--pcr-jump", "1:2:maybe"], /"flagged"/],
+    ] as const
+  ) {
+    assert.throws(() => parseSourceArgs([...args]), pattern, args.join(" "));
+  }
+});

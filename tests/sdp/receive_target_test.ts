@@ -76,3 +76,24 @@ Deno.test("readReceiveTarget() skips an m-line it cannot receive when nothing wa
     "m=audio 5006 RTP/AVP 14\r\nm=video 5004 RTP/AVP 33\r\n";
   assert.equal(readReceiveTarget(audioFirst).media.type, "audio");
 });
+
+/** Captured from VLC 3.0.24's SAP announcement of `#std{access=udp,mux=ts,dst=239.255.1.1:1234,sap,name=rawtv}`. */
+const VLC_UDP = Deno.readTextFileSync(new URL("../testdata/vlc_udp.sdp", import.meta.url));
+
+Deno.test("readReceiveTarget() reads VLC's raw UDP description (m=video 1234 udp mpeg)", () => {
+  const target = readReceiveTarget(VLC_UDP);
+  assert.deepEqual(
+    [target.transport, target.group, target.port, target.ttl, target.name],
+    ["udp", "239.255.1.1", 1234, 255, "rawtv"],
+  );
+  assert.deepEqual(target.formats, [], "no RTP payload formats");
+  assert.deepEqual(target.sources, [], "VLC's source 0.0.0.0 is no sender to filter on");
+  assert.equal(readReceiveTarget(VLC_ES).transport, "rtp");
+  const rtpFirst = VLC_UDP.replace(
+    "m=video 1234 udp mpeg",
+    "m=video 1234 udp mpeg\r\nm=video 5004 RTP/AVP 33",
+  );
+  assert.equal(readReceiveTarget(rtpFirst).transport, "udp", "the first receivable m-line");
+  const real = VLC_UDP.replace("* 0.0.0.0", "* 192.0.2.7");
+  assert.deepEqual(readReceiveTarget(real).sources, ["192.0.2.7"]);
+});

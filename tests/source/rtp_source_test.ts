@@ -53,6 +53,19 @@ Deno.test({
         bitrate,
         payloadType: 33,
         durationS: 0,
+        transport: "rtp",
+        ts: {
+          packets: packets * 7,
+          ccErrors: 0,
+          transportErrors: 0,
+          crcErrors: 0,
+          patErrors: 0,
+          pmtErrors: 0,
+          pidErrors: 0,
+          pcrRepetitionErrors: 0,
+          pcrDiscontinuityErrors: 0,
+          ptsErrors: 0,
+        },
       },
     );
     // Paced: the last datagram is due at (packets - 1) × 10 528 / bitrate seconds.
@@ -226,4 +239,42 @@ Deno.test("parseBitrate() accepts the documented forms and rejects the rest", ()
   for (const text of ["fast", "2G", "-1", "", "1.0000005M", "2 M"]) {
     assert.throws(() => parseBitrate(text, "--bitrate"), /--bitrate: expected bit\/s/);
   }
+});
+
+Deno.test({
+  name:
+    "sendRtpStream() rawUdp sends the 7 TS packets without an RTP header, with TS faults' truth",
+  ignore: !inPrivateNetns(),
+  fn: async () => {
+    const group = randomGroup4();
+    const port = randomRtpPort();
+    await using collector = await Collector.open(group, port);
+    const truth = await sendRtpStream({
+      group,
+      port,
+      ttl: 0,
+      rawUdp: true,
+      packets: 200,
+      bitrate: 2_000_000,
+      tsFaults: { ccSkips: { atMs: 50, count: 3, everyMs: 100 } },
+    });
+    assert.deepEqual([truth.transport, truth.firstSeq, truth.lastSeq], ["udp", null, null]);
+    assert.deepEqual([truth.ts.ccErrors, truth.ts.packets], [3, 200 * 7]);
+    assert.ok(await collector.waitFor(200), `got ${collector.datagrams.length}`);
+    const skips = [];
+    let last = -1;
+    for (const datagram of collector.datagrams) {
+      assert.equal(datagram.length, 1316);
+      for (let j = 0; j < 7; j++) {
+        const at = j * 188;
+        assert.equal(datagram[at], 0x47, "a TS packet at every 188 bytes from the start");
+        const pid = ((datagram[at + 1]! & 0x1f) << 8) | datagram[at + 2]!;
+        if (pid !== 0x100 || !(datagram[at + 3]! & 0x10)) continue;
+        const cc = datagram[at + 3]! & 0x0f;
+        if (last >= 0 && cc !== ((last + 1) & 0x0f)) skips.push(cc);
+        last = cc;
+      }
+    }
+    assert.equal(skips.length, 3, "the continuity skips are on the wire, as the truth says");
+  },
 });

@@ -3,6 +3,7 @@
 // PT 33, 90 kHz clock, seven 188-byte packets) and the view context a client renders them with.
 import type { ViewContext } from "../../lib/client/stats_view.ts";
 import type { ReceiverStats } from "../../lib/rtp/session_stats.ts";
+import type { ReceiveTarget } from "../../lib/sdp/receive_target.ts";
 import { writeRtpHeader } from "../../lib/rtp/writer.ts";
 
 /** Bytes of one datagram: the 12-byte fixed RTP header and 7 × 188 bytes of transport stream. */
@@ -58,6 +59,22 @@ export function viewContext(overrides: Partial<ViewContext> = {}): ViewContext {
     stalls: 0,
     stalledS: 0,
     stallAfterS: 2,
+    ...overrides,
+  };
+}
+
+/** An MP2T target on 239.1.2.3:5004 (`overrides` replace). */
+export function mp2tTarget(overrides: Partial<ReceiveTarget> = {}): ReceiveTarget {
+  return {
+    name: "tv",
+    transport: "rtp",
+    group: "239.1.2.3",
+    ipVersion: 4,
+    port: 5004,
+    formats: [{ payloadType: 33, encoding: "MP2T", clockRate: 90000 }],
+    unknownPayloadTypes: [],
+    sources: [],
+    media: { index: 1, type: "video", count: 1, types: ["video"] },
     ...overrides,
   };
 }
