@@ -20,6 +20,7 @@ import {
   makeClip,
   startFfmpegMpegTsUdp,
   startVlcRtp,
+  startVlcSapDiscovery,
   startVlcUdp,
   vlcPlayUrl,
 } from "../support/peers.ts";
@@ -203,6 +204,52 @@ await peerTest({
       ),
       JSON.stringify(server.logs.slice(-5)),
     );
+  },
+});
+
+await peerTest({
+  name:
+    "VLC's SAP discovery lists every stream the real server announces with --sap, one added by SIGHUP too",
+  peers: ["vlc"],
+  async fn() {
+    // One stream per SAP group VLC listens on for IPv4: 239.0.0.1 has no RFC 2974 scope and is
+    // announced on 224.2.127.254 (global), 239.255/16 on 239.255.255.255, 239.192/14 on
+    // 239.195.255.255. No media is needed: VLC lists a session from its announcement alone.
+    const streams = [
+      { name: "news", category: "tv.news", address: "239.0.0.1", port: randomRtpPort() },
+      { name: "local", address: "239.255.0.56", port: randomRtpPort() },
+      { name: "org", address: "239.192.0.56", port: randomRtpPort() },
+    ].map((s) => ({ ...s, description: `${s.name} for VLC`, formats: [{ payloadType: 33 }] }));
+    const late = {
+      name: "late",
+      description: "Added by SIGHUP",
+      address: "239.255.0.57",
+      port: randomRtpPort(),
+      formats: [{ payloadType: 33 }],
+    };
+    const config = await catalogFile(streams);
+    try {
+      await using vlc = await startVlcSapDiscovery();
+      await using server = await startServer(["--config", config, "--sap", "--sap-interval", "1"]);
+      const names = () => [...new Set(vlc.added)].sort();
+      await waitUntil(
+        () => names().length >= 3,
+        15_000,
+        "VLC to list news, local and org",
+      );
+      assert.deepEqual(names(), ["local", "news", "org"]);
+      await Deno.writeTextFile(config, JSON.stringify({ streams: [...streams, late] }));
+      server.process.kill("SIGHUP");
+      await waitUntil(
+        () => vlc.added.includes("late"),
+        15_000,
+        "VLC to list the stream added by SIGHUP",
+      );
+      assert.deepEqual(names(), ["late", "local", "news", "org"], "each listed once");
+      assert.equal(vlc.exited, false, vlc.stderr().slice(-2000));
+    } finally {
+      await Deno.remove(config);
+    }
   },
 });
 

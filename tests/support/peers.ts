@@ -553,6 +553,49 @@ export async function startVlcUdp(options: VlcUdpOptions): Promise<PeerProcess &
   };
 }
 
+/** VLC's SAP services discovery, running: what it has listed so far. */
+export interface VlcSapDiscovery extends PeerProcess {
+  /** Names VLC's discovery added to its playlist ("services discovery debug: adding: NAME"). */
+  readonly added: readonly string[];
+}
+
+/**
+ * Starts VLC's SAP services discovery with no interface, as nobody:
+ * `cvlc -vv -I dummy --services-discovery sap` plus {@link VLC_HEADLESS_FLAGS}. VLC listens on
+ * 224.2.127.254, 239.255.255.255, 239.195.255.255 and the IPv6 SAP groups, port 9875, and logs each
+ * session it lists as "services discovery debug: adding: NAME" (its own playlist's view, as the Qt
+ * interface's "Network streams (SAP)" shows it).
+ */
+export async function startVlcSapDiscovery(): Promise<VlcSapDiscovery> {
+  const { home, env } = await vlcEnvironment();
+  const added: string[] = [];
+  const peer = spawnPeer("vlc", [
+    ...AS_NOBODY,
+    "cvlc",
+    "-vv",
+    "-I",
+    "dummy",
+    ...VLC_HEADLESS_FLAGS,
+    "--services-discovery",
+    "sap",
+  ], {
+    env,
+    clearEnv: true,
+    cleanup: () => Deno.remove(home, { recursive: true }),
+    onStderrLine(line) {
+      const match = /services discovery debug: adding: (.*)$/.exec(line);
+      if (match !== null) added.push(match[1]!);
+    },
+  });
+  return {
+    ...peer,
+    get exited() {
+      return peer.exited;
+    },
+    added,
+  };
+}
+
 /**
  * Starts ffmpeg sending a file as MPEG-TS straight over UDP in real time, looped:
  * `ffmpeg -re -stream_loop -1 -i FILE -c copy -f mpegts 'udp://GROUP:PORT?ttl=0&pkt_size=1316'`
