@@ -50,7 +50,8 @@ export async function main(args: string[]): Promise<number> {
     maxReceivers: config.reports.maxReceivers,
     maxAgeS: config.reports.maxAgeS,
   });
-  const metrics = new ServerMetrics({ store });
+  let sap: SapDiscovery | undefined;
+  const metrics = new ServerMetrics({ store, sap: () => sap?.snapshot() });
   // prom-client loads on the first scrape, so a server nobody scrapes does not pay for it.
   let exposition: Promise<Exposition> | undefined;
   const scrape = async (request: Request) => {
@@ -67,7 +68,6 @@ export async function main(args: string[]): Promise<number> {
     logger.warn("--token is visible to other users in ps and /proc: set GATEWAY_TOKEN instead");
   }
   let server: ConnectionServer | undefined;
-  let sap: SapDiscovery | undefined;
   let stopping = false;
   const drain = new RequestDrain();
   const stop = async () => {

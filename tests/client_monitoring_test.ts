@@ -13,18 +13,9 @@ import { waitUntil } from "../scripts/support/poll.ts";
 import { startStreamServer } from "../scripts/support/server_process.ts";
 import { peerTest } from "./support/peer_requirements.ts";
 import { promtoolCheck } from "./support/prometheus.ts";
+import { metricSample } from "./support/exposition.ts";
 
 /** The value of `name{labels}` in a Prometheus text exposition (labels matched exactly). */
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).sort().join(",");
-  for (const line of text.split("\n")) {
-    const match = /^([a-z_]+)\{([^}]*)\} (\S+)$/.exec(line);
-    if (match === null || match[1] !== name) continue;
-    if (match[2]!.split(",").sort().join(",") === wanted) return Number(match[3]);
-  }
-  return undefined;
-}
-
 await peerTest({
   name: "--metrics: a running client's exposition passes promtool and equals its JSON summary",
   peers: ["prometheus"],
@@ -87,28 +78,31 @@ await peerTest({
         ["rtp_packets_reordered_total", "reordered"],
       ] as const
     ) {
-      assert.equal(sample(text, metric, labels), summary[key], metric);
+      assert.equal(metricSample(text, metric, labels), summary[key], metric);
     }
-    const jitterS = sample(text, "rtp_jitter_seconds", labels)!;
+    const jitterS = metricSample(text, "rtp_jitter_seconds", labels)!;
     assert.ok(
       Math.abs(jitterS * 1000 - (summary.jitterMs as number)) <= 0.0005,
       "JSON rounds to µs",
     );
-    assert.equal(sample(text, "rtp_stalls_total", { stream: "news" }), summary.stalls);
-    assert.equal(sample(text, "rtp_stream_up", { stream: "news" }), 0, "stalled");
+    assert.equal(metricSample(text, "rtp_stalls_total", { stream: "news" }), summary.stalls);
+    assert.equal(metricSample(text, "rtp_stream_up", { stream: "news" }), 0, "stalled");
     const ts = summary.ts as TsSnapshot;
     assert.equal(ts.transportErrors, 3);
-    assert.equal(sample(text, "mpegts_transport_errors_total", { stream: "news" }), 3);
-    assert.equal(sample(text, "mpegts_pat_errors_total", { stream: "news" }), ts.patErrors);
+    assert.equal(metricSample(text, "mpegts_transport_errors_total", { stream: "news" }), 3);
+    assert.equal(metricSample(text, "mpegts_pat_errors_total", { stream: "news" }), ts.patErrors);
     for (const pid of ts.pids) {
       assert.equal(
-        sample(text, "mpegts_continuity_errors_total", { stream: "news", pid: String(pid.pid) }),
+        metricSample(text, "mpegts_continuity_errors_total", {
+          stream: "news",
+          pid: String(pid.pid),
+        }),
         pid.ccErrors,
         `PID ${pid.pid}`,
       );
     }
     assert.ok(ts.ccErrors >= 4);
-    const drops = sample(text, "socket_receive_buffer_drops_total", { stream: "news" });
+    const drops = metricSample(text, "socket_receive_buffer_drops_total", { stream: "news" });
     if (receiverUsed(result.stderr) === "kernel") {
       assert.equal(drops, summary.socketDrops);
       assert.equal(summary.socketDrops, 0);

@@ -1,8 +1,10 @@
 // The server's Prometheus metrics: offers and receiver reports answered (by stream and HTTP status)
 // and, from the receivers' last reports, per-stream aggregates (receivers reporting, with loss,
-// stalled, worst loss and jitter). Served at the server's GET /metrics (lib/common/prometheus.ts).
+// stalled, worst loss and jitter), and the SAP announcer's and listener's counters (RFC 2974).
+// Served at the server's GET /metrics (lib/common/prometheus.ts).
 import type { MetricFamily, Sample } from "../common/prometheus.ts";
 import type { ReceiverStore } from "./receiver_store.ts";
+import type { SapDiscovery } from "./sap_discovery.ts";
 
 /** `stream` label of requests that named no stream of the catalog. */
 export const UNKNOWN_STREAM = "(unknown)";
@@ -67,25 +69,66 @@ export const SERVER_FAMILIES: readonly MetricFamily[] = [
     ["reason"],
     "Receivers dropped from memory: cap (room for a new one) or age (silent too long).",
   ),
+  family("sap_announcements_sent_total", "counter", [], "SAP announcement packets sent (--sap)."),
+  family("sap_deletions_sent_total", "counter", [], "SAP deletion packets sent (--sap)."),
+  family("sap_send_errors_total", "counter", [], "SAP packets that could not be sent (--sap)."),
+  family(
+    "sap_datagrams_received_total",
+    "counter",
+    [],
+    "Datagrams received on the SAP groups (--sap-listen).",
+  ),
+  family(
+    "sap_announcements_received_total",
+    "counter",
+    [],
+    "Valid SAP announcements heard, repeats included (--sap-listen).",
+  ),
+  family(
+    "sap_deletions_received_total",
+    "counter",
+    [],
+    "Valid SAP deletions heard (--sap-listen).",
+  ),
+  family(
+    "sap_packets_ignored_total",
+    "counter",
+    ["reason"],
+    "SAP datagrams ignored, by reason (--sap-listen; README, SAP listener).",
+  ),
+  family("sap_sessions_heard", "gauge", [], "SAP sessions the listener knows now (--sap-listen)."),
+  family(
+    "sap_sessions_expired_total",
+    "counter",
+    [],
+    "SAP sessions forgotten after ten intervals unheard (--sap-listen).",
+  ),
 ];
+
+/** What the SAP metrics are read from: {@link SapDiscovery.snapshot}. */
+export type SapCounters = ReturnType<SapDiscovery["snapshot"]>;
 
 /** Options of {@link ServerMetrics}. */
 export interface ServerMetricsOptions {
   /** The store the receiver aggregates come from. */
   readonly store?: ReceiverStore;
   readonly maxSeries?: number;
+  /** The SAP counters at scrape time; undefined (or its parts) while SAP is off. */
+  readonly sap?: () => SapCounters | undefined;
 }
 
 /** Counts the server's answers and reads the receiver aggregates at scrape time. */
 export class ServerMetrics {
   readonly #store: ReceiverStore | undefined;
   readonly #maxSeries: number;
+  readonly #sap: (() => SapCounters | undefined) | undefined;
   readonly #offers = new Map<string, number>();
   readonly #reports = new Map<string, number>();
 
   constructor(options: ServerMetricsOptions = {}) {
     this.#store = options.store;
     this.#maxSeries = options.maxSeries ?? SERVER_METRICS_DEFAULTS.MAX_SERIES;
+    this.#sap = options.sap;
   }
 
   /** Counts one offer answered with `status` for catalog stream `stream` ({@link UNKNOWN_STREAM} for none). */
@@ -126,6 +169,24 @@ export class ServerMetrics {
       const forgotten = this.#store.forgotten;
       add("receivers_forgotten_total", { reason: "cap" }, forgotten.cap);
       add("receivers_forgotten_total", { reason: "age" }, forgotten.age);
+    }
+    const sap = this.#sap?.();
+    if (sap?.announcer !== undefined) {
+      const { counters } = sap.announcer;
+      add("sap_announcements_sent_total", {}, counters.announcements);
+      add("sap_deletions_sent_total", {}, counters.deletions);
+      add("sap_send_errors_total", {}, counters.sendErrors);
+    }
+    if (sap?.listener !== undefined) {
+      const { counters, sessions } = sap.listener;
+      add("sap_datagrams_received_total", {}, counters.datagrams);
+      add("sap_announcements_received_total", {}, counters.announcements);
+      add("sap_deletions_received_total", {}, counters.deletions);
+      for (const [reason, value] of Object.entries(counters.ignored)) {
+        add("sap_packets_ignored_total", { reason }, value);
+      }
+      add("sap_sessions_heard", {}, sessions.length);
+      add("sap_sessions_expired_total", {}, counters.expired);
     }
     return out;
   }

@@ -13,6 +13,7 @@ import { attr, byId, elements, parseHtml, text } from "../support/html_dom.ts";
 import { peerTest } from "../support/peer_requirements.ts";
 import { promtoolCheck } from "../support/prometheus.ts";
 import { reportingClient } from "../support/reporting_client.ts";
+import { metricSample } from "../support/exposition.ts";
 
 const XSS = "<img src=x onerror=alert(1)>";
 
@@ -95,11 +96,6 @@ function outputDir(): string {
 }
 
 /** Value of the sample `name{labels}` in an exposition. */
-function sample(exposition: string, name: string, labels: string): number | undefined {
-  const line = exposition.split("\n").find((l) => l.startsWith(`${name}{${labels}} `));
-  return line === undefined ? undefined : Number(line.split(" ").at(-1));
-}
-
 await peerTest({
   name:
     "two receivers' reports on the real server: the receivers' totals, and promtool accepts /metrics with every offer counted",
@@ -167,15 +163,33 @@ await peerTest({
       made.length,
       offers.join("\n"),
     );
-    assert.equal(sample(exposition, "sdp_offers_total", 'stream="news",status="200"'), 3);
-    assert.equal(sample(exposition, "sdp_offers_total", 'stream="camera",status="406"'), 1);
-    assert.equal(sample(exposition, "sdp_offers_total", 'stream="raw",status="406"'), 1);
-    assert.equal(sample(exposition, "sdp_offers_total", 'stream="(unknown)",status="404"'), 1);
-    assert.equal(sample(exposition, "sdp_offers_total", 'stream="news",status="400"'), 1);
-    assert.equal(sample(exposition, "receiver_reports_total", 'stream="news",status="204"'), 4);
-    assert.equal(sample(exposition, "receivers_reporting", 'stream="news"'), 2);
-    assert.equal(sample(exposition, "receivers_with_loss", 'stream="news"'), 1);
-    assert.equal(sample(exposition, "receivers_worst_fraction_lost", 'stream="news"'), 10 / 200);
+    assert.equal(
+      metricSample(exposition, "sdp_offers_total", { stream: "news", status: "200" }),
+      3,
+    );
+    assert.equal(
+      metricSample(exposition, "sdp_offers_total", { stream: "camera", status: "406" }),
+      1,
+    );
+    assert.equal(metricSample(exposition, "sdp_offers_total", { stream: "raw", status: "406" }), 1);
+    assert.equal(
+      metricSample(exposition, "sdp_offers_total", { stream: "(unknown)", status: "404" }),
+      1,
+    );
+    assert.equal(
+      metricSample(exposition, "sdp_offers_total", { stream: "news", status: "400" }),
+      1,
+    );
+    assert.equal(
+      metricSample(exposition, "receiver_reports_total", { stream: "news", status: "204" }),
+      4,
+    );
+    assert.equal(metricSample(exposition, "receivers_reporting", { stream: "news" }), 2);
+    assert.equal(metricSample(exposition, "receivers_with_loss", { stream: "news" }), 1);
+    assert.equal(
+      metricSample(exposition, "receivers_worst_fraction_lost", { stream: "news" }),
+      10 / 200,
+    );
   },
 });
 

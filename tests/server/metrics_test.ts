@@ -7,6 +7,8 @@ import {
   ServerMetrics,
   UNKNOWN_STREAM,
 } from "../../lib/server/metrics.ts";
+import type { SapCounters } from "../../lib/server/metrics.ts";
+import { SAP_PROBLEMS, type SapProblem } from "../../lib/sap/packet.ts";
 import { ReceiverStore } from "../../lib/server/receiver_store.ts";
 import { parseReport } from "../../lib/server/report_validation.ts";
 import { createExposition, type Sample } from "../../lib/common/prometheus.ts";
@@ -49,7 +51,33 @@ await peerTest({
         parseReport(encoder.encode(JSON.stringify(sampleReport(id))), "news"),
       );
     }
-    const metrics = new ServerMetrics({ store });
+    // What SapDiscovery.snapshot() gives with --sap and --sap-listen (the counters end to end:
+    // tests/e2e/server_sap_metrics_test.ts).
+    const ignored = Object.fromEntries(SAP_PROBLEMS.map((p, i) => [p, i])) as Record<
+      SapProblem,
+      number
+    >;
+    const sap: SapCounters = {
+      announcer: {
+        streams: [],
+        counters: { announcements: 12, deletions: 1, sendErrors: 0 },
+      },
+      listener: {
+        sessions: [],
+        counters: {
+          announcements: 7,
+          deletions: 1,
+          duplicates: 0,
+          unmatchedDeletions: 0,
+          expired: 2,
+          datagrams: 40,
+          ignored: { ...ignored, tooManySessions: 0, foreignDeletion: 3 },
+        },
+        groups: ["224.2.127.254"],
+        failedGroups: [],
+      },
+    };
+    const metrics = new ServerMetrics({ store, sap: () => sap });
     metrics.countOffer("news", 200);
     metrics.countReport("news", 204);
     const exposition = await createExposition(SERVER_FAMILIES, () => metrics.samples());
@@ -60,6 +88,8 @@ await peerTest({
     assert.match(text, /^receivers_reporting\{stream="news"\} 2$/m);
     assert.match(text, /^receivers_with_continuity_errors\{stream="news"\} 2$/m);
     assert.match(text, /^receivers_worst_jitter_seconds\{stream="news"\} 0\.002054$/m);
+    assert.match(text, /^sap_packets_ignored_total\{reason="foreignDeletion"\} 3$/m);
+    assert.match(text, /^sap_announcements_sent_total 12$/m);
     const result = await promtoolCheck(text);
     assert.equal(result.code, 0, result.output);
     assert.equal(result.output.trim(), "");
