@@ -38,6 +38,8 @@ type Priority1 = Record<typeof PRIORITY_1[number], number>;
 
 /** Seconds the client watches each clean peer (the clip lasts longer: no loop seam). */
 const WATCH_S = 5;
+/** Seconds the client that joins mid-stream watches. */
+const LATE_WATCH_S = 3;
 const CLIP_S = 10;
 
 /** ISO/IEC 13818-1 Table 2-34 stream_type of ADTS AAC audio (ISO/IEC 13818-7). */
@@ -99,13 +101,14 @@ interface CleanRun {
 }
 
 /**
- * "After the first PAT/PMT", precisely: the client joins before the peer starts; the stats records
- * (one per --interval, interval figures) are split at the first one whose PID table holds an
- * elementary stream (a video or audio role, which only a parsed PMT gives, and a PMT only follows
- * a PAT). That record and those before it may hold start-up errors; every later one must have all
- * priority 1 indicators at zero. The summary's totals must equal the intervals' sums.
+ * "After the first PAT/PMT", precisely: a client's stats records (one per --interval, interval
+ * figures) are split at the first one whose PID table holds an elementary stream (a video or audio
+ * role, which only a parsed PMT gives, and a PMT only follows a PAT). That record and those before
+ * it may hold start-up errors (a client joining mid-stream sees packets before the tables); every
+ * later one must have all priority 1 indicators at zero. The summary's totals must equal the
+ * intervals' sums. `watchS`: the client's --duration.
  */
-function cleanRun(result: ClientResult, transport: "rtp" | "udp"): CleanRun {
+function cleanRun(result: ClientResult, transport: "rtp" | "udp", watchS: number): CleanRun {
   assert.equal(result.code, 0, result.stderr);
   const [summary, ...others] = summaries(result.records);
   assert.ok(summary !== undefined && others.length === 0, `one summary: ${result.stdout}`);
@@ -121,7 +124,7 @@ function cleanRun(result: ClientResult, transport: "rtp" | "udp"): CleanRun {
   assert.ok(firstPmtInterval >= 0, "a PMT was seen");
   const before = sum(stats.slice(0, firstPmtInterval + 1).map((r) => priority1(tsOf(r))));
   const after = sum(stats.slice(firstPmtInterval + 1).map((r) => priority1(tsOf(r))));
-  assert.ok(stats.length - firstPmtInterval - 1 >= WATCH_S - 2, "several intervals after the PMT");
+  assert.ok(stats.length - firstPmtInterval - 1 >= watchS - 2, "several intervals after the PMT");
   const ts = tsOf(summary);
   assert.deepEqual(priority1(ts), sum([before, after]), "the intervals add up to the summary");
   return {
@@ -171,28 +174,46 @@ function assertProgrammeMap(ts: TsSnapshot, probe: FfprobeResult): void {
 
 /**
  * Runs the client on `transport`'s SDP for WATCH_S seconds while `start` sends the clip to
- * group:port, and ffprobe reads the same stream (`probeUrl`, or the SDP file); returns both.
+ * group:port (the client joins first), a second client that joins mid-stream, once the first one
+ * reports packets, for LATE_WATCH_S, and ffprobe on the same stream (`probeUrl`, or the SDP file).
  */
 async function watchPeer(options: {
   group: string;
   transport: "rtp" | "udp";
   start: (clip: string, port: number) => Promise<PeerProcess> | PeerProcess;
   probeUrl?: (port: number) => string;
-}): Promise<{ run: CleanRun; probe: FfprobeResult }> {
+}): Promise<{ run: CleanRun; late: CleanRun; probe: FfprobeResult }> {
   await using fixture = await clipFixture();
   const { dir, clip: file } = fixture;
   const port = randomRtpPort();
   const sdp = await sdpFile(dir, options.group, port, options.transport);
-  const client = spawnClient(["--sdp", sdp, "--json", "--duration", String(WATCH_S)]);
+  const joined = new RegExp(`Joined ${options.group.replaceAll(".", "\\.")}`);
+  const clients = [spawnClient(["--sdp", sdp, "--json", "--duration", String(WATCH_S)])];
   try {
-    await client.waitForLog(new RegExp(`Joined ${options.group.replaceAll(".", "\\.")}`));
+    await clients[0]!.waitForLog(joined);
     await using _peer = await options.start(file, port);
-    const probe = ffprobeUrl(options.probeUrl?.(port) ?? sdp, { programs: true, timeoutS: 10 });
-    const result = await client.finished();
-    return { run: cleanRun(result, options.transport), probe: await probe };
+    // Settled at once, so a failure waits for its await without being an unhandled rejection.
+    const probe = ffprobeUrl(options.probeUrl?.(port) ?? sdp, { programs: true, timeoutS: 10 })
+      .then((value) => ({ value }), (error: unknown) => ({ error }));
+    await waitUntil(
+      () => clients[0]!.child.stdout.includes('"state":"receiving"'),
+      10_000,
+      "the first client receives",
+    );
+    clients.push(spawnClient(["--sdp", sdp, "--json", "--duration", String(LATE_WATCH_S)]));
+    const [result, lateResult] = await Promise.all(clients.map((c) => c.finished()));
+    const probed = await probe;
+    if ("error" in probed) throw probed.error;
+    return {
+      run: cleanRun(result!, options.transport, WATCH_S),
+      late: cleanRun(lateResult!, options.transport, LATE_WATCH_S),
+      probe: probed.value,
+    };
   } finally {
-    client.child.kill("SIGKILL");
-    await client.child.status;
+    for (const client of clients) {
+      client.child.kill("SIGKILL");
+      await client.child.status;
+    }
   }
 }
 
@@ -210,18 +231,21 @@ await peerTest({
   name: "VLC #rtp{mux=ts}: no TR 101 290 priority 1 error after the first PMT, H.264 + AAC mapped",
   peers: ["vlc", "ffmpeg"],
   async fn() {
-    const { run, probe } = await watchPeer({
+    const { run, late, probe } = await watchPeer({
       group: "239.31.2.1",
       transport: "rtp",
       start: (file, port) =>
         startVlcRtp({ file, group: "239.31.2.1", port, loop: false, soutKeep: true }),
     });
     logRun("VLC RTP", run);
+    logRun("VLC RTP, joined mid-stream", late);
     assert.deepEqual(run.afterFirstPmt, ZERO);
+    assert.deepEqual(late.afterFirstPmt, ZERO);
     assert.equal(run.summary.payloadType, 33);
     assert.equal(run.summary.lost, 0);
     assert.equal(typeof run.ts.ccErrorsWithoutRtpLoss, "number", "RTP: attribution is counted");
     assertProgrammeMap(run.ts, probe);
+    assertProgrammeMap(late.ts, probe);
   },
 });
 
@@ -231,17 +255,20 @@ await peerTest({
   peers: ["vlc", "ffmpeg"],
   async fn() {
     const group = "239.31.2.2";
-    const { run, probe } = await watchPeer({
+    const { run, late, probe } = await watchPeer({
       group,
       transport: "udp",
       start: (file, port) => startVlcUdp({ file, group, port, loop: false }),
       probeUrl: (port) => `udp://${group}:${port}`,
     });
     logRun("VLC raw UDP", run);
+    logRun("VLC raw UDP, joined mid-stream", late);
     assert.deepEqual(run.afterFirstPmt, ZERO);
+    assert.deepEqual(late.afterFirstPmt, ZERO);
     assert.deepEqual([run.summary.ssrc, run.summary.invalid], [null, 0]);
     assert.equal(run.ts.ccErrorsWithoutRtpLoss, null, "raw UDP: no RTP to attribute to");
     assertProgrammeMap(run.ts, probe);
+    assertProgrammeMap(late.ts, probe);
   },
 });
 
@@ -251,16 +278,19 @@ await peerTest({
   peers: ["ffmpeg"],
   async fn() {
     const group = "239.31.2.3";
-    const { run, probe } = await watchPeer({
+    const { run, late, probe } = await watchPeer({
       group,
       transport: "udp",
       start: (file, port) => startFfmpegMpegTsUdp({ file, group, port }),
       probeUrl: (port) => `udp://${group}:${port}`,
     });
     logRun("ffmpeg raw UDP", run);
+    logRun("ffmpeg raw UDP, joined mid-stream", late);
     assert.deepEqual(run.afterFirstPmt, ZERO);
+    assert.deepEqual(late.afterFirstPmt, ZERO);
     assert.deepEqual([run.summary.ssrc, run.summary.invalid], [null, 0]);
     assertProgrammeMap(run.ts, probe);
+    assertProgrammeMap(late.ts, probe);
   },
 });
 
