@@ -374,8 +374,9 @@ await peerTest({
       );
       assert.ok(truth.lost >= 10, `${truth.lost} datagrams lost`);
       assert.deepEqual(
-        [summary.transport, summary.packets, summary.lost, summary.socketDrops],
-        ["rtp", truth.sent, truth.lost, 0],
+        [summary.transport, summary.packets, summary.lost],
+        ["rtp", truth.sent, truth.lost],
+        "every datagram sent reached the client (no socket drops)",
       );
       assert.equal(ts.ccErrors, oracle.ccErrors, "1.4 Continuity_count_error: client = ffmpeg");
       assert.deepEqual(ccByPid(ts), [...oracle.ccErrorsByPid].sort((a, b) => a[0] - b[0]));
@@ -421,8 +422,9 @@ await peerTest({
       assert.deepEqual([truth.ts.ccErrors, truth.ts.transportErrors], [8, 5], "faults happened");
       assert.ok(truth.lost >= 10, `${truth.lost} datagrams lost`);
       assert.deepEqual(
-        [summary.transport, summary.packets, summary.socketDrops],
-        ["udp", truth.sent, 0],
+        [summary.transport, summary.packets],
+        ["udp", truth.sent],
+        "every datagram sent reached the client (no socket drops)",
       );
       assert.equal(ts.ccErrors, oracle.ccErrors, "1.4 Continuity_count_error: client = ffmpeg");
       assert.deepEqual(ccByPid(ts), [...oracle.ccErrorsByPid].sort((a, b) => a[0] - b[0]));
