@@ -1,7 +1,8 @@
 // The client's MPEG-TS analysis (ETSI TR 101 290, ISO/IEC 13818-1) against real peers inside the
 // test namespace: clean streams from VLC (RTP, RFC 2250, and raw UDP) and ffmpeg (raw UDP) show no
-// priority 1 error once the programme is known, with the programme map ffprobe reads; on an impaired
-// stream from the test source, ffmpeg's demuxer and the client count the same continuity errors.
+// priority 1 error once the programme is known, with the programme map ffprobe reads; on impaired
+// streams (the test source's, with TS faults, and VLC's through the impairing relay) ffmpeg's
+// demuxer and the client count the same continuity errors, PID by PID.
 //
 // Why ffmpeg reads RTP through a pipe here: given the SDP, ffmpeg's own RTP input (rtpdec with
 // rtpdec_mpegts, which keeps the rest of a datagram between calls) feeds its TS demuxer packets out
@@ -12,6 +13,7 @@
 
 import assert from "node:assert/strict";
 import { delay } from "../../lib/common/delay.ts";
+import { relayRtpStream } from "../../lib/source/relay.ts";
 import { sendRtpStream } from "../../lib/source/rtp_source.ts";
 import type { TsFaultOptions } from "../../lib/source/ts_faults.ts";
 import { STREAM_TYPE } from "../../lib/ts/constants.ts";
@@ -450,6 +452,73 @@ await peerTest({
       client.child.kill("SIGKILL");
       await client.child.status;
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+await peerTest({
+  name: "ffmpeg (through a pipe) and the client count the same continuity errors of VLC's " +
+    "H.264 + AAC stream impaired by the relay; the client puts every one on the network",
+  peers: ["vlc", "ffmpeg"],
+  async fn() {
+    const [vlcGroup, group] = ["239.31.2.6", "239.31.2.7"];
+    const [vlcPort, port] = [randomRtpPort(), randomRtpPort()];
+    await using fixture = await clipFixture();
+    const client = spawnClient(["--sdp", await sdpFile(fixture.dir, group, port, "rtp"), "--json"]);
+    try {
+      await using ffmpeg = new FfmpegTsDemux("pipe:0");
+      await client.waitForLog(new RegExp(`Joined ${group.replaceAll(".", "\\.")}`));
+      const pipe = await RtpPayloadRelay.open(group, port, ffmpeg);
+      let truth;
+      try {
+        const { promise: ready, resolve } = Promise.withResolvers<void>();
+        // About 5 s of VLC's ~25 datagrams/s; the same seed drops the same datagram indexes.
+        const relaying = relayRtpStream({
+          from: { group: vlcGroup, port: vlcPort },
+          to: { group, port },
+          loss: 0.06,
+          reorder: 0.02,
+          seed: 290,
+          packets: 120,
+          durationS: 15,
+          onReady: resolve,
+        });
+        relaying.catch(() => {}); // awaited below; no unhandled rejection meanwhile
+        await Promise.race([ready, relaying]);
+        await using _vlc = await startVlcRtp({
+          file: fixture.clip,
+          group: vlcGroup,
+          port: vlcPort,
+          loop: false,
+          soutKeep: true,
+        });
+        truth = await relaying;
+        await waitUntil(() => pipe.relayed >= truth!.sent, 3_000, `${truth.sent} relayed`);
+      } finally {
+        await pipe.close();
+      }
+      await ffmpeg.end();
+      const [summary, oracle] = await Promise.all([stopClient(client), ffmpeg.finished(15_000)]);
+      const ts = summary.ts as TsSnapshot;
+      console.log(
+        `VLC relayed: ${truth.lost} of ${truth.generated} datagrams lost, ${truth.reordered} ` +
+          `late; ffmpeg ${oracle.ccErrors} CC; client ${ts.ccErrors} CC ` +
+          `(${ts.ccErrorsWithoutRtpLoss} without RTP loss), by PID ${JSON.stringify(ccByPid(ts))}`,
+      );
+      assert.equal(oracle.code, 0, oracle.tail);
+      assert.ok(truth.generated === 120 && truth.lost >= 3, `${truth.lost} of 120 lost`);
+      assert.deepEqual(
+        [summary.transport, summary.packets, summary.lost, summary.reordered],
+        ["rtp", truth.sent, truth.lost, truth.reordered],
+        "every datagram relayed reached the client (no socket drops)",
+      );
+      assert.equal(ts.ccErrors, oracle.ccErrors, "1.4 Continuity_count_error: client = ffmpeg");
+      assert.deepEqual(ccByPid(ts), [...oracle.ccErrorsByPid].sort((a, b) => a[0] - b[0]));
+      assert.ok(ts.ccErrors > 0, "the loss broke continuity");
+      assert.equal(ts.ccErrorsWithoutRtpLoss, 0, "VLC's stream is clean upstream: all network");
+    } finally {
+      client.child.kill("SIGKILL");
+      await client.child.status;
     }
   },
 });
