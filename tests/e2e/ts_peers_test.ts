@@ -307,8 +307,8 @@ await peerTest({
  * after the next: "wrong order" where both carry a PID) after a clean 200-datagram lead-in
  * (~1.05 s at 2 Mbit/s), so no fault shares a continuity window with an impairment and the truth's
  * upstream count is exact. No duplicates: the client skips RTP duplicates (RFC 3550 A.1), the pipe
- * relay to ffmpeg does not, and ffmpeg counts a packet repeated once as a continuity error where TR 101 290
- * allows one repeat.
+ * relay to ffmpeg does not, and ffmpeg counts a packet repeated once as a continuity error where
+ * TR 101 290 allows one repeat.
  */
 const IMPAIRED = {
   bitrate: 2_000_000,
