@@ -19,6 +19,8 @@ export const REORDER_DEFAULTS = {
 export interface ReorderCounts {
   /** Payloads handed on, in order. */
   readonly released: number;
+  /** Payloads that arrived after a later one of the window and were put back in their place. */
+  readonly reordered: number;
   /** Payloads dropped because the same sequence number was held or handed on already. */
   readonly duplicates: number;
   /** Payloads dropped because they arrived after their place was given up (or handed on twice). */
@@ -67,8 +69,11 @@ export class ReorderBuffer {
   readonly #data: Uint8Array[];
   /** The next sequence number to hand on; −1 before the first packet. */
   #next = -1;
+  /** The highest sequence number taken since the last start (valid while #next ≥ 0). */
+  #highest = 0;
   #held = 0;
   #released = 0;
+  #reordered = 0;
   #duplicates = 0;
   #late = 0;
   #missing = 0;
@@ -96,7 +101,7 @@ export class ReorderBuffer {
   /** Takes the payload of the packet with sequence number `seq` that arrived at `arrivalMs`. */
   push(seq: number, payload: Uint8Array, arrivalMs: number): void {
     seq &= 0xffff;
-    if (this.#next < 0) this.#next = seq;
+    if (this.#next < 0) this.#next = this.#highest = seq;
     let ahead = distance(this.#next, seq);
     if (ahead < 0) {
       const slot = seq & this.#mask;
@@ -107,7 +112,7 @@ export class ReorderBuffer {
     if (ahead > REORDER_DEFAULTS.MAX_DROPOUT) {
       this.drain();
       this.#restarts++;
-      this.#next = seq;
+      this.#next = this.#highest = seq;
       ahead = 0;
     } else if (ahead >= this.#capacity) {
       // Beyond the window: give up the oldest places until it fits.
@@ -131,6 +136,8 @@ export class ReorderBuffer {
     this.#length[slot] = length;
     this.#arrival[slot] = arrivalMs;
     this.#held++;
+    if (distance(this.#highest, seq) < 0) this.#reordered++;
+    else this.#highest = seq;
     if (ahead === 0) this.#releaseRun();
   }
 
@@ -157,6 +164,7 @@ export class ReorderBuffer {
   counts(): ReorderCounts {
     return {
       released: this.#released,
+      reordered: this.#reordered,
       duplicates: this.#duplicates,
       late: this.#late,
       missing: this.#missing,

@@ -18,22 +18,54 @@ function recorder(options: { capacity?: number; windowMs?: number } = {}) {
 }
 
 Deno.test("ReorderBuffer hands on packets in order, puts a late one back in place, drops duplicates", async (t) => {
-  const cases: { name: string; arrivals: number[]; out: number[]; duplicates: number }[] = [
-    { name: "in order", arrivals: [10, 11, 12, 13], out: [10, 11, 12, 13], duplicates: 0 },
-    { name: "one late by one", arrivals: [10, 12, 11, 13], out: [10, 11, 12, 13], duplicates: 0 },
+  const cases: {
+    name: string;
+    arrivals: number[];
+    out: number[];
+    duplicates: number;
+    reordered: number;
+  }[] = [
+    {
+      name: "in order",
+      arrivals: [10, 11, 12, 13],
+      out: [10, 11, 12, 13],
+      duplicates: 0,
+      reordered: 0,
+    },
+    {
+      name: "one late by one",
+      arrivals: [10, 12, 11, 13],
+      out: [10, 11, 12, 13],
+      duplicates: 0,
+      reordered: 1,
+    },
     {
       name: "late by three",
       arrivals: [10, 12, 13, 14, 11],
       out: [10, 11, 12, 13, 14],
       duplicates: 0,
+      reordered: 1,
     },
-    { name: "a held duplicate", arrivals: [10, 12, 12, 11], out: [10, 11, 12], duplicates: 1 },
-    { name: "a duplicate handed on", arrivals: [10, 11, 11, 12], out: [10, 11, 12], duplicates: 1 },
+    {
+      name: "a held duplicate",
+      arrivals: [10, 12, 12, 11],
+      out: [10, 11, 12],
+      duplicates: 1,
+      reordered: 1,
+    },
+    {
+      name: "a duplicate handed on",
+      arrivals: [10, 11, 11, 12],
+      out: [10, 11, 12],
+      duplicates: 1,
+      reordered: 0,
+    },
     {
       name: "across the wrap",
       arrivals: [65534, 0, 65535, 1],
       out: [65534, 65535, 0, 1],
       duplicates: 0,
+      reordered: 1,
     },
   ];
   for (const c of cases) {
@@ -42,6 +74,7 @@ Deno.test("ReorderBuffer hands on packets in order, puts a late one back in plac
       for (const seq of c.arrivals) push(seq);
       assert.deepEqual(out, c.out);
       assert.equal(buffer.counts().duplicates, c.duplicates);
+      assert.equal(buffer.counts().reordered, c.reordered);
       assert.equal(buffer.held, 0);
     });
   }
@@ -63,6 +96,7 @@ Deno.test("ReorderBuffer leaves a gap once the packet after it waited the window
   assert.deepEqual(out, [1, 3, 4, 5]);
   assert.deepEqual(buffer.counts(), {
     released: 4,
+    reordered: 0,
     duplicates: 0,
     late: 1,
     missing: 1,
