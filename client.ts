@@ -16,6 +16,7 @@ import { versionLine } from "./lib/common/version.ts";
 import { readFileLimited } from "./lib/common/read_file_limited.ts";
 import { StreamOutput, type StreamOutputSummary } from "./lib/client/stream_output.ts";
 import { runDiscovery } from "./lib/client/discovery.ts";
+import { KeyInput } from "./lib/client/key_input.ts";
 import type { DiscoverConfig } from "./lib/client/config.ts";
 
 /** Largest --ca file read, in bytes. */
@@ -81,14 +82,19 @@ async function discover(config: DiscoverConfig): Promise<number> {
       ...(view === undefined ? {} : {
         draw: (text: string, final: boolean) => final ? (view.finish(text), true) : view.draw(text),
       }),
-      tableOptions: () => ({ columns: view?.size().columns, color: !Deno.noColor && !dumb }),
+      // One column short of the width, as the stats table: a full line would wrap on some terminals.
+      tableOptions: () => ({
+        ...(view === undefined ? {} : { columns: view.size().columns - 1 }),
+        color: !Deno.noColor && !dumb,
+      }),
       signal,
       onListening: (snapshot) => {
         logger.info("Listening for SAP announcements on {groups}", {
           groups: snapshot.groups.join(", "),
         });
+        // Without --interface a link-local group (ff02::2:7ffe) cannot be joined: not worth a warning.
         for (const { group, error } of snapshot.failedGroups) {
-          logger.warn("SAP group {group} could not be joined: {error}", { group, error });
+          logger.debug("SAP group {group} could not be joined: {error}", { group, error });
         }
       },
     });
@@ -156,8 +162,10 @@ export async function main(args: string[]): Promise<number> {
 
   return await withShutdownSignal(async (shutdown) => {
     let client: Deno.HttpClient | undefined;
-    // A closed --output pipe or a failed write ends the run (the summary still goes out).
-    const outputStopped = new AbortController();
+    // A closed --output pipe, a failed write, or SIGQUIT/SIGHUP while keys are read end the run
+    // (the summary still goes out).
+    const stopRun = new AbortController();
+    let keys: KeyInput | undefined;
     let tsFile: StreamOutput | undefined;
     try {
       if (config.output !== undefined) {
@@ -173,7 +181,7 @@ export async function main(args: string[]): Promise<number> {
                   message: error.message,
                 });
               }
-              outputStopped.abort();
+              stopRun.abort();
             },
           });
         } catch (error) {
@@ -202,22 +210,36 @@ export async function main(args: string[]): Promise<number> {
         interfaceName: config.interface ?? "any interface",
         stallAfterS: config.stallAfterS,
       };
+      let showPids = config.pids;
       const output = new ClientOutput({
         ...settings,
         single: !config.all && config.locators.length === 1,
         write: writeDisplay,
         tableOptions,
+        pids: () => showPids,
         ...(view === undefined ? {} : {
           draw: (text: string, final: boolean) =>
             final ? (view.finish(text), true) : view.draw(text),
         }),
       });
+      if (view !== undefined) {
+        keys = KeyInput.start({
+          onKey: (key) => {
+            if (key !== "p" && key !== "P") return;
+            showPids = !showPids;
+            output.redraw();
+          },
+          onSignal: () => stopRun.abort(),
+          handleSighup: !config.all,
+        });
+        if (keys !== undefined) logger.info("Press p to show or hide the PID table");
+      }
       const end = await runSession({
         config,
         receiverKind: choice.kind,
         output,
         settings,
-        signal: tsFile === undefined ? shutdown : AbortSignal.any([shutdown, outputStopped.signal]),
+        signal: AbortSignal.any([shutdown, stopRun.signal]),
         ...(tsFile === undefined ? {} : { tsOutput: tsFile.ts }),
         onRefreshRequest: onSighup,
         fetch: {
@@ -251,6 +273,7 @@ export async function main(args: string[]): Promise<number> {
           return end.received ? CLIENT_EXIT.OK : CLIENT_EXIT.NO_PACKETS;
       }
     } finally {
+      keys?.close();
       await tsFile?.close();
       client?.close();
     }
