@@ -256,3 +256,49 @@ Deno.test({
     assert.equal(final.datagrams, bad.reduce((n, [, , times]) => n + times, 0) + 2);
   },
 });
+
+Deno.test({
+  name: "--discover forgets a session ten of its intervals after its last announcement",
+  ignore: !inPrivateNetns(),
+  async fn() {
+    const client = spawnClient(["--discover", "--json", "--duration", "6", "--interval", "0.5"]);
+    await client.waitForLog(/Listening for SAP announcements on 224\.2\.127\.254/);
+    const sdp = new TextEncoder().encode(
+      "v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\ns=brief\r\nc=IN IP4 239.31.2.10/1\r\nt=0 0\r\n" +
+        "m=video 5004 RTP/AVP 33\r\n",
+    );
+    const packet = encodeSapPacket({
+      messageType: "announce",
+      hash: 91,
+      origin: "127.0.0.1",
+      payloadType: "application/sdp",
+      payload: sdp,
+    });
+    const socket = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+    const to = { transport: "udp", hostname: "224.2.127.254", port: 9875 } as const;
+    const sentMs: number[] = [];
+    try {
+      // Four announcements 300 ms apart: an interval of 300 ms, forgotten 3 s after the last.
+      for (let i = 0; i < 4; i++) {
+        if (i > 0) await new Promise((resolve) => setTimeout(resolve, 300));
+        await socket.send(packet, to);
+        sentMs.push(Date.now());
+      }
+    } finally {
+      socket.close();
+    }
+    const result = await client.finished();
+    assert.equal(result.code, 0, result.stderr);
+    const { announcements, final } = discoverRecords(result.stdout);
+    assert.deepEqual(announcements.map((a) => [a.event, a.name]), [["new", "brief"], [
+      "expired",
+      "brief",
+    ]]);
+    const expired = announcements[1]!;
+    const afterMs = Date.parse(expired.time) - sentMs.at(-1)!;
+    // 10 × the measured interval (about 300 ms), seen within the listener's 1 s expiry sweep.
+    assert.ok(afterMs >= 2500 && afterMs < 4800, `expired ${afterMs} ms after the last one`);
+    assert.ok(Math.abs(expired.intervalMs - 300) < 100, `interval ${expired.intervalMs} ms`);
+    assert.deepEqual([final.sessions, final.expired], [0, 1]);
+  },
+});

@@ -243,3 +243,39 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "--no-ts: RTP statistics only, no ts figures in the records (with --output the file still comes)",
+  ignore: !inPrivateNetns(),
+  async fn() {
+    const port = randomRtpPort();
+    const dir = await Deno.makeTempDir({ prefix: "client-no-ts-" });
+    try {
+      await Deno.writeTextFile(
+        `${dir}/tv.sdp`,
+        `v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=tv\r\nc=IN IP4 239.31.0.7/1\r\nt=0 0\r\n` +
+          `m=video ${port} RTP/AVP 33\r\na=rtpmap:33 MP2T/90000\r\n`,
+      );
+      const client = spawnClient([
+        ...["--sdp", `${dir}/tv.sdp`, "--no-ts", "--output", `${dir}/tv.ts`, "--json"],
+        ...["--packets", "100"],
+      ]);
+      await client.waitForLog(/Joined 239\.31\.0\.7/);
+      const truth = await sendRtpStream({
+        group: "239.31.0.7",
+        port,
+        packets: 100,
+        tsFaults: FAULTS,
+      });
+      const result = await client.finished();
+      assert.equal(result.code, 0, result.stderr);
+      const [summary] = summaries(result.records);
+      assert.equal(summary?.packets, truth.sent);
+      assert.ok(result.records.every((r) => !("ts" in r)), "no record carries ts");
+      assert.equal((await Deno.stat(`${dir}/tv.ts`)).size, truth.sent * 7 * 188);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -18,7 +18,7 @@ export const PID_TABLE_ROWS = 16;
 
 /** Width of each column; `type` takes what is left up to its maximum. */
 const WIDTH = { pid: 6, role: 12, packets: 10, rate: 7, cc: 6, scrambled: 4 } as const;
-const TYPE_MIN = 10;
+const TYPE_MIN = 8;
 const TYPE_MAX = 30;
 
 /** The stream type as shown: `0x1b H.264 video`, or `-` for a PID that is not a stream. */
@@ -58,7 +58,7 @@ export function renderPidTable(
       [
         "PID".padEnd(WIDTH.pid),
         "role".padEnd(WIDTH.role),
-        "stream type".padEnd(typeWidth),
+        fit("stream type", typeWidth),
         "packets".padStart(WIDTH.packets),
         "Mbit/s".padStart(WIDTH.rate),
         "CC err".padStart(WIDTH.cc),

@@ -99,6 +99,9 @@ Transport stream output:
                         reader that closes the pipe ends the run (exit as usual), a failed
                         write ends it with exit 5
   --no-ts               No MPEG-TS analysis (TR 101 290): RTP statistics only, less CPU
+  --pids                On a terminal, show the PID table from the start (role, stream type,
+                        packets, Mbit/s, CC errors, scrambled per PID); the p key shows or
+                        hides it at any time (JSON lines carry the same in "ts":{"pids":[...]})
 
 MPEG-TS (ETSI TR 101 290 limits, milliseconds):
   --pcr-interval-ms MS  2.3a: longest gap between PCRs (default ${TR101290.PCR_INTERVAL_MS}; DVB asks 40)
@@ -118,8 +121,9 @@ Monitoring:
 Output (terminal): one stream: a table redrawn in place, fitted to the terminal's width, one row
 per recent source with its state (ok, LOSS, STALLED, ended). Several streams: one row per stream
 and SSRC with its state, unhealthy ones first. MPEG-TS streams get a health line under the table
-("TS OK" or the failing TR 101 290 indicators). Loss and stalls in red unless NO_COLOR is set. Log
-lines stay above it. At exit the last table shows how the run ended.
+("TS OK" or the failing TR 101 290 indicators), and with --pids (or after the p key) the PID
+table. Loss and stalls in red unless NO_COLOR is set. Log lines stay above it. At exit the last
+table shows how the run ended.
 
 Output (JSON lines): one {"type":"stats",...} object per source per interval with the figures of
 that interval, and at exit one {"type":"summary",...} per source with the run's totals (rates
