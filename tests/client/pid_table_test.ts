@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-control-regex -- these tests match the SGR colour sequences
 // Tests of lib/client/pid_table.ts: the PID table's rows (role, stream type, packets, the interval's
 // bitrate, CC errors, scrambling), its fit to the width, the summed-up rest, and which source's PIDs
 // are shown.
