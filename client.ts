@@ -296,9 +296,16 @@ function logOutputSummary(summary: StreamOutputSummary): void {
       duplicates: summary.duplicates,
       late: summary.late,
       lost,
-      dropped: summary.droppedBytes > 0
-        ? `; ${summary.droppedBytes} bytes dropped: the reader was slower than the stream or gone`
-        : "",
+      dropped:
+        (summary.droppedBytes > 0
+          ? `; ${summary.droppedBytes} bytes dropped: the reader was slower than the stream or gone`
+          : "") +
+        (summary.notMpegTs > 0
+          ? `; ${summary.notMpegTs} packets not written: their payload type is not MPEG-TS`
+          : "") +
+        (summary.otherSource > 0
+          ? `; ${summary.otherSource} packets of other senders not written`
+          : ""),
     },
   );
 }
