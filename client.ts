@@ -284,10 +284,13 @@ export async function main(args: string[]): Promise<number> {
 function logOutputSummary(summary: StreamOutputSummary): void {
   const logger = getLogger(["gateway", "client"]);
   const lost = summary.missing > 0 ? `, ${summary.missing} lost packets left as gaps` : "";
+  // Raw UDP is written as received: no sequence numbers to reorder by.
+  const order = summary.released === 0 && summary.datagrams > 0
+    ? "as received"
+    : "in sequence order; {reordered} put back in order, {duplicates} duplicates and {late} " +
+      "late ones dropped{lost}";
   logger.info(
-    "--output: wrote {bytes} bytes to {path} ({datagrams} datagrams in sequence order; " +
-      "{reordered} put back in order, {duplicates} duplicates and {late} late ones dropped{lost}" +
-      "{dropped})",
+    "--output: wrote {bytes} bytes to {path} ({datagrams} datagrams " + order + "{dropped})",
     {
       bytes: summary.writtenBytes,
       path: summary.path === "-" ? "stdout" : summary.path,
