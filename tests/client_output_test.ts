@@ -195,6 +195,12 @@ Deno.test({
       assert.ok(records.some((r) => r.type === "stats"), client.stderr);
       const summary = records.find((r) => r.type === "summary")!;
       assert.deepEqual([summary.transport, summary.packets], ["udp", truth.sent]);
+      assert.match(
+        client.stderr,
+        new RegExp(
+          `--output: wrote ${ts.length} bytes to stdout \\(${truth.sent} datagrams as received\\)`,
+        ),
+      );
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
