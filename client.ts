@@ -172,6 +172,7 @@ export async function main(args: string[]): Promise<number> {
         try {
           tsFile = await StreamOutput.open({
             path: config.output,
+            signal: shutdown,
             onStop: (stop, error) => {
               if (stop === "closed") {
                 logger.info("--output: the reader closed the pipe; ending the run");
@@ -185,6 +186,7 @@ export async function main(args: string[]): Promise<number> {
             },
           });
         } catch (error) {
+          if (shutdown.aborted) return CLIENT_EXIT.INTERRUPTED;
           return exitCodeFor("rtp-multicast-client", error);
         }
       }

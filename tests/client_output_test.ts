@@ -286,6 +286,27 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "--output FIFO: SIGINT while it waits for a reader ends the client with 130",
+  ignore: !inPrivateNetns(),
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "client-output-" });
+    try {
+      await Deno.writeTextFile(`${dir}/tv.sdp`, sdpOf("tv", "239.31.1.7", randomRtpPort()));
+      const made = await runToEnd("mkfifo", [`${dir}/fifo`]);
+      assert.equal(made.code, 0, made.stderr);
+      const client = spawnClient(["--sdp", `${dir}/tv.sdp`, "--output", `${dir}/fifo`]);
+      await client.waitForLog(/Receiving through the/);
+      await delay(500); // the client is now blocked opening the FIFO
+      client.process.kill("SIGINT");
+      const result = await client.finished();
+      assert.equal(result.code, 130, result.stderr);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
 Deno.test("--output: refused with several streams or --all, and for a file that cannot be made", async () => {
   for (
     const args of [

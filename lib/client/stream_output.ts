@@ -19,6 +19,8 @@ export interface StreamOutputOptions {
   readonly capacityBytes?: number;
   /** Stdout, replaceable for tests. */
   readonly stdout?: WriteTarget;
+  /** Ends the wait for a FIFO's reader (opening a FIFO waits until one opens it). */
+  readonly signal?: AbortSignal;
 }
 
 /** What the output did, at its end. */
@@ -62,13 +64,29 @@ export class StreamOutput {
     this.ts = new TsOutput({ sink: this.#writer });
   }
 
-  /** Opens `path` (`-`: stdout; a file is created or truncated). Throws ConfigError naming it. */
+  /**
+   * Opens `path` (`-`: stdout; a file is created or truncated; a FIFO is waited on until its reader
+   * opens it). Throws ConfigError naming it, or the signal's reason when aborted meanwhile.
+   */
   static async open(options: StreamOutputOptions): Promise<StreamOutput> {
     if (options.path === "-") return new StreamOutput(options, options.stdout ?? Deno.stdout);
     let file: Deno.FsFile;
+    const opening = Deno.open(options.path, { write: true, create: true, truncate: true });
+    const { signal } = options;
     try {
-      file = await Deno.open(options.path, { write: true, create: true, truncate: true });
+      file = signal === undefined ? await opening : await Promise.race([
+        opening,
+        new Promise<never>((_, reject) => {
+          if (signal.aborted) reject(signal.reason);
+          signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+        }),
+      ]);
     } catch (error) {
+      if (signal?.aborted) {
+        // The open may still complete later: close what it opens.
+        opening.then((f) => f.close(), () => {});
+        throw signal.reason;
+      }
       throw new ConfigError(
         "--output",
         `--output: cannot write ${options.path}: ${(error as Error).message}`,
