@@ -14,6 +14,10 @@ import type { TableOptions } from "./lib/client/stats_table.ts";
 import { LiveView } from "./lib/client/live_view.ts";
 import { versionLine } from "./lib/common/version.ts";
 import { readFileLimited } from "./lib/common/read_file_limited.ts";
+import { StreamOutput, type StreamOutputSummary } from "./lib/client/stream_output.ts";
+import { runDiscovery } from "./lib/client/discovery.ts";
+import { KeyInput } from "./lib/client/key_input.ts";
+import type { DiscoverConfig } from "./lib/client/config.ts";
 
 /** Largest --ca file read, in bytes. */
 const MAX_PEM_BYTES = 1024 * 1024;
@@ -52,6 +56,56 @@ function onSighup(listener: () => void): () => void {
   return () => Deno.removeSignalListener("SIGHUP", listener);
 }
 
+/** `--discover`: the SAP sessions heard, as a live table on a terminal or JSON lines. */
+async function discover(config: DiscoverConfig): Promise<number> {
+  const dumb = Deno.env.get("TERM") === "dumb";
+  const view = Deno.stdout.isTerminal() && !config.json
+    ? new LiveView({
+      write: writeOut,
+      writeMessage: (text) => void writeAll(Deno.stderr, text),
+      size: consoleSize,
+      redraw: !dumb,
+    })
+    : undefined;
+  setupLogging({
+    format: "text",
+    output: "stderr",
+    ...(view !== undefined && Deno.stderr.isTerminal()
+      ? { write: (text: string) => view.message(text) }
+      : {}),
+  });
+  const logger = getLogger(["gateway", "client"]);
+  return await withShutdownSignal(async (signal) => {
+    const end = await runDiscovery({
+      config,
+      write: writeOut,
+      ...(view === undefined ? {} : {
+        draw: (text: string, final: boolean) => final ? (view.finish(text), true) : view.draw(text),
+      }),
+      // One column short of the width, as the stats table: a full line would wrap on some terminals.
+      tableOptions: () => ({
+        ...(view === undefined ? {} : { columns: view.size().columns - 1 }),
+        color: !Deno.noColor && !dumb,
+      }),
+      signal,
+      onListening: (snapshot) => {
+        logger.info("Listening for SAP announcements on {groups}", {
+          groups: snapshot.groups.join(", "),
+        });
+        // Without --interface a link-local group (ff02::2:7ffe) cannot be joined: not worth a warning.
+        for (const { group, error } of snapshot.failedGroups) {
+          logger.debug("SAP group {group} could not be joined: {error}", { group, error });
+        }
+      },
+    });
+    if (end.kind === "failed") {
+      logger.error("{message}", { message: end.message });
+      return CLIENT_EXIT.USAGE;
+    }
+    return CLIENT_EXIT.OK;
+  });
+}
+
 /** Runs the client; returns the exit code (see CLIENT_EXIT). */
 export async function main(args: string[]): Promise<number> {
   let command;
@@ -68,14 +122,18 @@ export async function main(args: string[]): Promise<number> {
     console.log(versionLine("rtp-multicast-client"));
     return CLIENT_EXIT.OK;
   }
+  if (command.kind === "discover") return await discover(command.config);
   const { config } = command;
+  // With --output - stdout carries the transport stream: the statistics go to stderr.
+  const display = config.output === "-" ? Deno.stderr : Deno.stdout;
+  const writeDisplay = (text: string) => writeAll(display, text);
   // On a terminal: the live table, in colour unless NO_COLOR is set or TERM=dumb (which also has no
   // cursor movement, so each table is appended); log lines are kept above the table.
-  const table = Deno.stdout.isTerminal() && !config.json;
+  const table = display.isTerminal() && !config.json;
   const dumb = Deno.env.get("TERM") === "dumb";
   const view = table
     ? new LiveView({
-      write: writeOut,
+      write: writeDisplay,
       writeMessage: (text) => void writeAll(Deno.stderr, text),
       size: consoleSize,
       redraw: !dumb,
@@ -104,7 +162,34 @@ export async function main(args: string[]): Promise<number> {
 
   return await withShutdownSignal(async (shutdown) => {
     let client: Deno.HttpClient | undefined;
+    // A closed --output pipe, a failed write, or SIGQUIT/SIGHUP while keys are read end the run
+    // (the summary still goes out).
+    const stopRun = new AbortController();
+    let keys: KeyInput | undefined;
+    let tsFile: StreamOutput | undefined;
     try {
+      if (config.output !== undefined) {
+        try {
+          tsFile = await StreamOutput.open({
+            path: config.output,
+            signal: shutdown,
+            onStop: (stop, error) => {
+              if (stop === "closed") {
+                logger.info("--output: the reader closed the pipe; ending the run");
+              } else {
+                logger.error("--output: cannot write {path}: {message}; ending the run", {
+                  path: config.output === "-" ? "stdout" : config.output,
+                  message: error.message,
+                });
+              }
+              stopRun.abort();
+            },
+          });
+        } catch (error) {
+          if (shutdown.aborted) return CLIENT_EXIT.INTERRUPTED;
+          return exitCodeFor("rtp-multicast-client", error);
+        }
+      }
       if (config.caFile !== undefined) {
         try {
           const pem = await readFileLimited(config.caFile, {
@@ -127,22 +212,37 @@ export async function main(args: string[]): Promise<number> {
         interfaceName: config.interface ?? "any interface",
         stallAfterS: config.stallAfterS,
       };
+      let showPids = config.pids;
       const output = new ClientOutput({
         ...settings,
         single: !config.all && config.locators.length === 1,
-        write: writeOut,
+        write: writeDisplay,
         tableOptions,
+        pids: () => showPids,
         ...(view === undefined ? {} : {
           draw: (text: string, final: boolean) =>
             final ? (view.finish(text), true) : view.draw(text),
         }),
       });
+      if (view !== undefined) {
+        keys = KeyInput.start({
+          onKey: (key) => {
+            if (key !== "p" && key !== "P") return;
+            showPids = !showPids;
+            output.redraw();
+          },
+          onSignal: () => stopRun.abort(),
+          handleSighup: !config.all,
+        });
+        if (keys !== undefined) logger.info("Press p to show or hide the PID table");
+      }
       const end = await runSession({
         config,
         receiverKind: choice.kind,
         output,
         settings,
-        signal: shutdown,
+        signal: AbortSignal.any([shutdown, stopRun.signal]),
+        ...(tsFile === undefined ? {} : { tsOutput: tsFile.ts }),
         onRefreshRequest: onSighup,
         fetch: {
           retries: config.retries,
@@ -156,6 +256,12 @@ export async function main(args: string[]): Promise<number> {
           ...(config.media === undefined ? {} : { media: config.media }),
         },
       });
+      if (tsFile !== undefined) {
+        const summary = await tsFile.close();
+        tsFile = undefined;
+        logOutputSummary(summary);
+        if (summary.stop === "failed") return CLIENT_EXIT.OUTPUT;
+      }
       switch (end.kind) {
         case "usage":
           return CLIENT_EXIT.USAGE;
@@ -169,9 +275,44 @@ export async function main(args: string[]): Promise<number> {
           return end.received ? CLIENT_EXIT.OK : CLIENT_EXIT.NO_PACKETS;
       }
     } finally {
+      keys?.close();
+      await tsFile?.close();
       client?.close();
     }
   });
+}
+
+/** The end of `--output`: what was written, and what was not (on stderr). */
+function logOutputSummary(summary: StreamOutputSummary): void {
+  const logger = getLogger(["gateway", "client"]);
+  const lost = summary.missing > 0 ? `, ${summary.missing} lost packets left as gaps` : "";
+  // Raw UDP is written as received: no sequence numbers to reorder by.
+  const order = summary.released === 0 && summary.datagrams > 0
+    ? "as received"
+    : "in sequence order; {reordered} put back in order, {duplicates} duplicates and {late} " +
+      "late ones dropped{lost}";
+  logger.info(
+    "--output: wrote {bytes} bytes to {path} ({datagrams} datagrams " + order + "{dropped})",
+    {
+      bytes: summary.writtenBytes,
+      path: summary.path === "-" ? "stdout" : summary.path,
+      datagrams: summary.datagrams,
+      reordered: summary.reordered,
+      duplicates: summary.duplicates,
+      late: summary.late,
+      lost,
+      dropped:
+        (summary.droppedBytes > 0
+          ? `; ${summary.droppedBytes} bytes dropped: the reader was slower than the stream or gone`
+          : "") +
+        (summary.notMpegTs > 0
+          ? `; ${summary.notMpegTs} packets not written: their payload type is not MPEG-TS`
+          : "") +
+        (summary.otherSource > 0
+          ? `; ${summary.otherSource} packets of other senders not written`
+          : ""),
+    },
+  );
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -10,7 +10,7 @@ import { delay } from "../lib/common/delay.ts";
 import { runClient, spawnClient, summaries } from "../scripts/support/client_process.ts";
 import { randomRtpPort } from "../scripts/support/endpoints.ts";
 import { inPrivateNetns } from "../scripts/support/netns.ts";
-import { startStreamServer } from "../scripts/support/server_process.ts";
+import { startServer, startStreamServer } from "../scripts/support/server_process.ts";
 
 /** Faults whose counts do not depend on network timing (a PAT gap far from a 500 ms multiple). */
 const FAULTS: TsFaultOptions = {
@@ -194,5 +194,88 @@ Deno.test({
     const bad = await runClient(["--pcr-interval-ms", "0"]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--pcr-interval-ms: expected an integer from 1 to 3600000, got "0"/);
+  },
+});
+
+Deno.test({
+  name: "--stream negotiates a raw-UDP catalog stream with the real server (its udp m-line " +
+    "accepted) and an RTP one beside it (its RTP/AVP m-line)",
+  ignore: !inPrivateNetns(),
+  async fn() {
+    const port = randomRtpPort();
+    const dir = await Deno.makeTempDir({ prefix: "client-udp-offer-" });
+    try {
+      await Deno.writeTextFile(
+        `${dir}/c.json`,
+        JSON.stringify({
+          streams: [
+            { name: "raw", address: "239.31.0.5", port, transport: "udp" },
+            { name: "news", address: "239.31.0.6", port, formats: [{ payloadType: 33 }] },
+          ],
+        }),
+      );
+      await using server = await startServer(["--config", `${dir}/c.json`]);
+      const client = spawnClient([
+        ...["--server", server.url, "--stream", "raw", "--stream", "news"],
+        ...["--json", "--packets", "150"],
+      ]);
+      await client.waitForLog(/Joined 239\.31\.0\.5/);
+      await client.waitForLog(/Joined 239\.31\.0\.6/);
+      const [raw, rtp] = await Promise.all([
+        sendRtpStream({ group: "239.31.0.5", port, rawUdp: true, packets: 150 }),
+        sendRtpStream({ group: "239.31.0.6", port, packets: 150 }),
+      ]);
+      const result = await client.finished();
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /Stream raw: 239\.31\.0\.5 port \d+ TTL 1, MPEG-TS over UDP/);
+      assert.doesNotMatch(result.stderr, /406|m-lines/);
+      const byStream = new Map(summaries(result.records).map((s) => [s.stream, s]));
+      assert.deepEqual(
+        [byStream.get("raw")?.transport, byStream.get("raw")?.packets],
+        ["udp", raw.sent],
+      );
+      assert.deepEqual(
+        [byStream.get("news")?.transport, byStream.get("news")?.packets],
+        ["rtp", rtp.sent],
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "--no-ts: RTP statistics only, no ts figures in the records (with --output the file still comes)",
+  ignore: !inPrivateNetns(),
+  async fn() {
+    const port = randomRtpPort();
+    const dir = await Deno.makeTempDir({ prefix: "client-no-ts-" });
+    try {
+      await Deno.writeTextFile(
+        `${dir}/tv.sdp`,
+        `v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=tv\r\nc=IN IP4 239.31.0.7/1\r\nt=0 0\r\n` +
+          `m=video ${port} RTP/AVP 33\r\na=rtpmap:33 MP2T/90000\r\n`,
+      );
+      const client = spawnClient([
+        ...["--sdp", `${dir}/tv.sdp`, "--no-ts", "--output", `${dir}/tv.ts`, "--json"],
+        ...["--packets", "100"],
+      ]);
+      await client.waitForLog(/Joined 239\.31\.0\.7/);
+      const truth = await sendRtpStream({
+        group: "239.31.0.7",
+        port,
+        packets: 100,
+        tsFaults: FAULTS,
+      });
+      const result = await client.finished();
+      assert.equal(result.code, 0, result.stderr);
+      const [summary] = summaries(result.records);
+      assert.equal(summary?.packets, truth.sent);
+      assert.ok(result.records.every((r) => !("ts" in r)), "no record carries ts");
+      assert.equal((await Deno.stat(`${dir}/tv.ts`)).size, truth.sent * 7 * 188);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });

@@ -13,6 +13,8 @@ import {
 } from "./stats_view.ts";
 import { renderStreams } from "./streams_table.ts";
 import type { WatchFigures } from "./stream_watch.ts";
+import { PID_TABLE_ROWS, pidTableSource, renderPidTable } from "./pid_table.ts";
+import { UDP_KEY } from "./ts_watch.ts";
 
 /** What records and tables need besides the figures. */
 export interface OutputSettings {
@@ -73,12 +75,16 @@ export interface ClientOutputOptions extends OutputSettings {
   readonly tableOptions: () => TableOptions;
   /** One stream as the client always worked: its own table (RTP) rather than the streams table. */
   readonly single: boolean;
+  /** Whether the PID table is shown under the table now (`--pids`, key `p`); default never. */
+  readonly pids?: () => boolean;
 }
 
 /** Writes the client's intervals and end, as JSON lines or tables. */
 export class ClientOutput {
   readonly #options: ClientOutputOptions;
   #open = true;
+  /** The last interval drawn, for {@link ClientOutput.redraw}. */
+  #last: readonly IntervalEntry[] | undefined;
 
   constructor(options: ClientOutputOptions) {
     this.#options = options;
@@ -94,10 +100,18 @@ export class ClientOutput {
     if (!this.#open) return;
     const o = this.#options;
     if (o.draw !== undefined) {
+      this.#last = entries;
       this.#open = o.draw(this.#table(entries, false), false);
       return;
     }
     this.#open = o.write(jsonLines(entries.flatMap((e) => entryIntervalRecords(e, o, time))));
+  }
+
+  /** Draws the last interval's table again (the PID table was switched on or off). */
+  redraw(): void {
+    const o = this.#options;
+    if (!this.#open || o.draw === undefined || this.#last === undefined) return;
+    this.#open = o.draw(this.#table(this.#last, false), false);
   }
 
   /** A stream left during the run (--all: removed or re-described): its summary, in JSON. */
@@ -117,6 +131,41 @@ export class ClientOutput {
   }
 
   #table(entries: readonly IntervalEntry[], final: boolean): string {
+    const table = this.#statsTable(entries, final);
+    if (this.#options.pids?.() !== true) return table;
+    return table + this.#pidTables(entries, table.split("\n").length);
+  }
+
+  /** The PID table of each MPEG-TS stream, sharing the terminal rows left under `used` lines. */
+  #pidTables(entries: readonly IntervalEntry[], used: number): string {
+    const options = this.#options.tableOptions();
+    const analysed = entries.filter((e) => e.watch.ts.active);
+    if (analysed.length === 0) return "\n(no MPEG-TS to show PIDs of)\n";
+    const left = options.rows === undefined ? Infinity : options.rows - 1 - used;
+    const perStream = Math.floor(left / analysed.length) - 4; // blank, title, header, summary
+    const maxRows = Math.max(3, Math.min(PID_TABLE_ROWS, perStream));
+    let text = "";
+    for (const entry of analysed) {
+      const key = pidTableSource(entry.interval.ts, entry.total.ts);
+      const total = key === undefined ? undefined : entry.total.ts.get(key);
+      if (key === undefined || total === undefined) continue;
+      const source = key === UDP_KEY ? "raw UDP" : `SSRC 0x${key.toString(16).padStart(8, "0")}`;
+      text += "\n" +
+        renderPidTable(
+          `PIDs of ${entry.watch.name} (${source})`,
+          total,
+          entry.interval.ts.get(key),
+          {
+            ...(options.columns === undefined ? {} : { columns: options.columns - 1 }),
+            ...(options.color === undefined ? {} : { color: options.color }),
+            maxRows,
+          },
+        );
+    }
+    return text;
+  }
+
+  #statsTable(entries: readonly IntervalEntry[], final: boolean): string {
     const o = this.#options;
     const options = o.tableOptions();
     const only = entries[0];

@@ -15,6 +15,9 @@ import { type IntervalEntry, Reception, type ReceptionOutcome } from "./receptio
 import { logSocketEvent, logStateChange, logStreamPlan } from "./session_log.ts";
 import { resolveStream, type StreamPlan, uniquelyNamed } from "./stream_setup.ts";
 import { StreamWatch } from "./stream_watch.ts";
+import type { TsOutput } from "./ts_output.ts";
+import { findAnnouncedStreams } from "./sap_streams.ts";
+import { SAP_PORT } from "../sap/scope.ts";
 
 /** How a run ended, for main() to choose the exit code. */
 export type SessionEnd =
@@ -35,6 +38,8 @@ export interface SessionOptions {
   readonly signal: AbortSignal;
   /** Subscribes to refresh requests (SIGHUP) with --all; returns the unsubscribe function. */
   readonly onRefreshRequest?: (listener: () => void) => () => void;
+  /** `--output`: where the one stream's transport stream goes. */
+  readonly tsOutput?: TsOutput;
 }
 
 const logger = getLogger(["gateway", "client"]);
@@ -100,6 +105,8 @@ export async function runSession(options: SessionOptions): Promise<SessionEnd> {
       stallAfterMs: config.stallAfterS * 1000,
       tsLimits: config.tsLimits,
       startMs: reception.now(),
+      analyseTs: config.analyseTs,
+      ...(options.tsOutput === undefined ? {} : { output: options.tsOutput }),
     });
     await reception.add(stream);
     plans.set(stream, unique);
@@ -168,10 +175,54 @@ export async function runSession(options: SessionOptions): Promise<SessionEnd> {
         return { kind: "negotiation" };
       }
     } else {
+      // Announced sessions (--sap) are listened for together, before the rest is negotiated.
+      const announced = new Map<string, StreamPlan>();
+      const sapNames = config.locators.flatMap((l) => l.kind === "sap" ? [l.name] : []);
+      if (sapNames.length > 0) {
+        try {
+          const found = await findAnnouncedStreams({
+            names: sapNames,
+            timeoutS: config.timeoutS,
+            ...(config.interface === undefined ? {} : { interface: config.interface }),
+            sources: config.sources,
+            ...(config.media === undefined ? {} : { media: config.media }),
+            allowControlGroups: config.allowControlGroups,
+            signal,
+            onListening: (groups, failed) => {
+              logger.info("Listening for SAP announcements of {names} on {groups} port {port}", {
+                names: sapNames.map((n) => JSON.stringify(n)).join(", "),
+                groups: groups.join(", "),
+                port: SAP_PORT,
+              });
+              for (const { group, error } of failed) {
+                logger.debug("SAP group {group} could not be joined: {error}", { group, error });
+              }
+            },
+            onHeard: (session) =>
+              logger.info("Heard the SAP announcement of {name} from {origin} on {group}", {
+                name: JSON.stringify(session.name),
+                origin: session.origin,
+                group: session.heardOn,
+              }),
+          });
+          sapNames.forEach((name, i) => announced.set(name, found[i]!));
+        } catch (error) {
+          if (signal.aborted) return { kind: "interrupted" };
+          if (error instanceof MulticastError) {
+            logger.error("{message}", { message: error.message });
+            return { kind: "usage" };
+          }
+          if (!(error instanceof NegotiationError)) throw error;
+          logger.error("{message}", { message: error.message });
+          return { kind: "negotiation" };
+        }
+      }
       for (const locator of config.locators) {
         let plan: StreamPlan;
         try {
-          plan = await resolveStream(locator, streamFetch(options.fetch, config));
+          plan = locator.kind === "sap"
+            ? announced.get(locator.name)!
+            : await resolveStream(locator, streamFetch(options.fetch, config));
         } catch (error) {
           if (signal.aborted) return { kind: "interrupted" };
           if (!(error instanceof NegotiationError)) throw error;

@@ -1,6 +1,7 @@
-// Client configuration from flags and environment: which server, streams or SDP to ask, which
-// formats to offer, where and how to receive, the TR 101 290 limits, monitoring, and when to stop.
-// The --help text and exit codes are in usage.ts.
+// Client configuration from flags and environment: which server, streams, SDP or SAP sessions to
+// ask, which formats to offer, where and how to receive, the TR 101 290 limits, monitoring, the
+// transport stream output, and when to stop; or `--discover` (SAP, RFC 2974). The --help text and
+// exit codes are in usage.ts.
 import { makeFormat } from "../rtp/payload_format.ts";
 import { ConfigError } from "../common/errors.ts";
 import { ipVersionOf } from "../net/multicast_address.ts";
@@ -81,13 +82,45 @@ export interface ClientConfig {
   readonly json: boolean;
   /** SO_RCVBUF to ask for; 0 keeps the kernel default. */
   readonly receiveBufferBytes: number;
+  /** `--output FILE` (or `-`: stdout): where the transport stream is written. */
+  readonly output?: string;
+  /** `--pids`: show the PID table under the terminal table from the start. */
+  readonly pids: boolean;
+  /** MPEG-TS analysis (TR 101 290); false with `--no-ts`. */
+  readonly analyseTs: boolean;
+}
+
+/** `--discover`: listen to SAP announcements and list the sessions. */
+export interface DiscoverConfig {
+  readonly json: boolean;
+  readonly intervalS: number;
+  readonly durationS?: number;
+  /** `--interface`: IPv4 groups are joined on an IPv4 address, IPv6 ones on a name, index or address. */
+  readonly interface?: string;
 }
 
 /** Result of parsing the command line. */
 export type ClientCommand =
   | { readonly kind: "help" }
   | { readonly kind: "version" }
-  | { readonly kind: "run"; readonly config: ClientConfig };
+  | { readonly kind: "run"; readonly config: ClientConfig }
+  | { readonly kind: "discover"; readonly config: DiscoverConfig };
+
+/** Flags `--discover` cannot be combined with (they are about receiving streams). */
+const NOT_WITH_DISCOVER = [
+  "server",
+  "stream",
+  "all",
+  "sdp",
+  "sap",
+  "output",
+  "packets",
+  "report",
+  "metrics",
+  "pids",
+  "source",
+  "media",
+] as const;
 
 /** Parses `--media`: a media type (`video`, `audio`, ...) or a 1-based m-line number. */
 export function parseMediaChoice(text: string): MediaChoice {
@@ -114,6 +147,11 @@ export function parseClientArgs(
     all: { type: "boolean" },
     refresh: { type: "string" },
     sdp: { type: "string", multiple: true },
+    sap: { type: "string", multiple: true },
+    discover: { type: "boolean" },
+    output: { type: "string" },
+    pids: { type: "boolean" },
+    "no-ts": { type: "boolean" },
     "payload-type": { type: "string" },
     encoding: { type: "string" },
     retries: { type: "string" },
@@ -145,6 +183,7 @@ export function parseClientArgs(
   });
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
+  if (values.discover) return { kind: "discover", config: parseDiscover(values) };
 
   const all = values.all ?? false;
   const sdps = values.sdp ?? [];
@@ -152,8 +191,23 @@ export function parseClientArgs(
   if (values.refresh !== undefined && !all) {
     throw new ConfigError("--refresh", "--refresh follows the catalog: it needs --all");
   }
+  if (values.output !== undefined) {
+    if (values.output.trim() === "") {
+      throw new ConfigError("--output", "--output: expected a file name, or - for stdout");
+    }
+    if (all || locators.length !== 1) {
+      throw new ConfigError(
+        "--output",
+        "--output writes the transport stream of one stream: name exactly one (--stream, --sdp " +
+          "or --sap, or the server's default stream), not --all",
+      );
+    }
+  }
   const report = values.report ?? false;
-  if (report && server === undefined && !sdps.every((s) => /^https?:\/\//i.test(s))) {
+  if (
+    report && server === undefined &&
+    (sdps.length === 0 || !sdps.every((s) => /^https?:\/\//i.test(s)))
+  ) {
     throw new ConfigError(
       "--report",
       "--report sends to the server the stream came from: give --server/--stream/--all or an " +
@@ -260,8 +314,35 @@ export function parseClientArgs(
     receiveBufferBytes: values["receive-buffer"] === undefined
       ? SOCKET_RECEIVE_BUFFER_BYTES
       : parseIntegerFlag(values["receive-buffer"], "--receive-buffer", 0, 1024 * 1024 * 1024),
+    ...(values.output === undefined ? {} : { output: values.output }),
+    pids: values.pids ?? false,
+    analyseTs: !(values["no-ts"] ?? false),
   };
   return { kind: "run", config };
+}
+
+/** The configuration of `--discover`; throws ConfigError for a flag it cannot take. */
+function parseDiscover(values: Record<string, unknown>): DiscoverConfig {
+  for (const name of NOT_WITH_DISCOVER) {
+    if (values[name] !== undefined && values[name] !== false) {
+      throw new ConfigError(
+        `--${name}`,
+        `--discover lists the SAP sessions it hears; drop --${name} (join one with --sap NAME)`,
+      );
+    }
+  }
+  const iface = values.interface as string | undefined;
+  if (iface !== undefined && iface.trim() === "") {
+    throw new ConfigError("--interface", "--interface: expected an address, name or index");
+  }
+  const interval = values.interval as string | undefined;
+  const duration = values.duration as string | undefined;
+  return {
+    json: values.json === true,
+    intervalS: interval === undefined ? 1 : parseSecondsFlag(interval, "--interval"),
+    ...(duration === undefined ? {} : { durationS: parseSecondsFlag(duration, "--duration") }),
+    ...(iface === undefined ? {} : { interface: iface }),
+  };
 }
 
 /** `--rejoin-every`: seconds > 0, or 0 to turn the refresh off. */

@@ -223,10 +223,16 @@ export function authHeaders(options: FetchOptions): Record<string, string> {
   return options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };
 }
 
-/** POSTs an offer for `formats` to `url` and returns where to receive the answered stream. */
+/**
+ * POSTs an offer for `formats` to `url` and returns where to receive the answered stream. When
+ * MPEG-TS (MP2T) is among the formats, the offer also has a `udp mpeg` m-line for raw MPEG-TS over
+ * UDP (RFC 3264 allows several m-lines): the server accepts the RTP/AVP one for an RTP stream and
+ * the udp one for a raw-UDP stream, and the accepted one (the m-line without port 0) is received.
+ */
 export async function negotiate(url: string, options: NegotiateOptions): Promise<ReceiveTarget> {
   const offer = buildOffer({
     formats: options.formats,
+    rawUdp: options.formats.some((f) => f.encoding.toUpperCase() === "MP2T"),
     ...OFFER_DEFAULT_GROUP,
     ...(options.media?.kind === "type" ? { mediaType: options.media.type } : {}),
   });

@@ -12,7 +12,8 @@ const logger = getLogger(["gateway", "client"]);
 /** Logs what a stream is: its m-line choice (when the description has several), group, formats. */
 export function logStreamPlan(plan: StreamPlan, config: ClientConfig): void {
   const { target, sources } = plan;
-  if (target.media.count > 1) {
+  // An answer to the client's own offer (an RTP/AVP and a udp m-line) rejects the other with port 0.
+  if (target.media.count > 1 && target.media.open > 1) {
     logger.info(
       "The description has {count} m-lines ({types}): receiving m-line {index}, m={type}{how}",
       {

@@ -39,11 +39,11 @@ export function streamNameOf(url: string): string | undefined {
 }
 
 /**
- * Negotiates (an offer locator) or reads (an SDP locator) one stream. Throws NegotiationError
- * (or the signal's reason when aborted).
+ * Negotiates (an offer locator) or reads (an SDP locator) one stream (announced ones: see
+ * sap_streams.ts). Throws NegotiationError (or the signal's reason when aborted).
  */
 export async function resolveStream(
-  locator: StreamLocator,
+  locator: Exclude<StreamLocator, { kind: "sap" }>,
   options: FetchOptions & {
     readonly formats: readonly PayloadFormat[];
     readonly sources: readonly string[];

@@ -9,6 +9,7 @@ import { isRawTsDatagram } from "../ts/raw_ts.ts";
 import { TS } from "../ts/constants.ts";
 import type { Tr101290Limits } from "../ts/tr101290.ts";
 import type { TsSnapshot } from "../ts/ts_report.ts";
+import type { TsOutput } from "./ts_output.ts";
 import { TsWatch } from "./ts_watch.ts";
 import { type UdpSnapshot, UdpStats } from "./udp_stats.ts";
 
@@ -40,6 +41,10 @@ export interface StreamWatchOptions {
   readonly tsLimits?: Partial<Tr101290Limits>;
   /** When the stream was joined, on the clock of every later call. */
   readonly startMs: number;
+  /** Analyse MPEG-TS (TR 101 290); default true (`--no-ts` turns it off). */
+  readonly analyseTs?: boolean;
+  /** Where the stream's transport stream is written (`--output`). */
+  readonly output?: TsOutput;
 }
 
 /** What a watch reports for an interval or the whole run. */
@@ -70,6 +75,8 @@ export class StreamWatch {
   readonly ts: TsWatch;
   readonly #stallAfterMs: number;
   readonly #tsPayloadTypes: ReadonlySet<number>;
+  readonly #analyseTs: boolean;
+  readonly #output: TsOutput | undefined;
   #udpSeen = false;
   #state: ReceptionState = "waiting";
   #changed: ReceptionState | undefined;
@@ -106,6 +113,8 @@ export class StreamWatch {
     });
     this.#udp = new UdpStats({ silenceLimitMs: options.stallAfterMs });
     this.ts = new TsWatch({ ...(options.tsLimits ? { limits: options.tsLimits } : {}) });
+    this.#analyseTs = options.analyseTs ?? true;
+    this.#output = options.output;
     this.#tsPayloadTypes = new Set([
       MP2T_PAYLOAD_TYPE,
       ...target.formats.filter((f) => f.encoding.toUpperCase() === "MP2T").map((f) =>
@@ -150,17 +159,24 @@ export class StreamWatch {
     this.stats.countFiltered();
   }
 
+  /** The stream's `--output`, if it has one. */
+  get output(): TsOutput | undefined {
+    return this.#output;
+  }
+
   /**
    * Accounts one datagram that arrived at `arrivalMs`. Raw MPEG-TS (whole 188-byte packets, never
    * valid RTP) is counted and analysed as TS over UDP; anything else goes to the RTP statistics,
-   * and MPEG-TS payloads of counted packets to the analyser. Returns true when it was traffic of
-   * the stream (which ends a stall and counts towards --packets).
+   * and MPEG-TS payloads of counted packets to the analyser (unless `analyseTs` is off) and the
+   * output. Returns true when it was traffic of the stream (which ends a stall and counts towards
+   * --packets).
    */
   onDatagram(u8: Uint8Array, arrivalMs: number): boolean {
     if (u8[0] === TS.SYNC_BYTE && isRawTsDatagram(u8)) {
       this.#udpSeen = true;
       this.#udp.onDatagram(u8.byteLength, arrivalMs);
-      this.ts.feedUdp(u8, arrivalMs);
+      if (this.#analyseTs) this.ts.feedUdp(u8, arrivalMs);
+      this.#output?.udp(u8);
       this.#packet(arrivalMs);
       return true;
     }
@@ -168,13 +184,22 @@ export class StreamWatch {
     if (!stats.onDatagram(u8, arrivalMs)) return false;
     const header = stats.lastHeader;
     if (this.#tsPayloadTypes.has(header.payloadType)) {
-      this.ts.feedRtp(
-        header.ssrc,
-        header.sequenceNumber,
-        u8.subarray(header.payloadOffset, header.payloadOffset + header.payloadLength),
-        arrivalMs,
-        stats.lastWasDuplicate,
+      const payload = u8.subarray(
+        header.payloadOffset,
+        header.payloadOffset + header.payloadLength,
       );
+      if (this.#analyseTs) {
+        this.ts.feedRtp(
+          header.ssrc,
+          header.sequenceNumber,
+          payload,
+          arrivalMs,
+          stats.lastWasDuplicate,
+        );
+      }
+      this.#output?.rtp(header.ssrc, header.sequenceNumber, payload, arrivalMs);
+    } else {
+      this.#output?.notMpegTs();
     }
     this.#packet(arrivalMs);
     return true;
@@ -189,6 +214,7 @@ export class StreamWatch {
 
   /** Moves the state on at `nowMs`: receiving becomes stalled after `--stall-after` of silence. */
   tick(nowMs: number): void {
+    this.#output?.tick(nowMs);
     if (this.#state === "receiving" && nowMs - this.#lastPacketMs >= this.#stallAfterMs) {
       this.#setState("stalled", nowMs);
     }

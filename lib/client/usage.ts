@@ -16,6 +16,8 @@ export const CLIENT_EXIT = {
   NEGOTIATION: 3,
   /** Nothing received before --timeout (or before the run ended). */
   NO_PACKETS: 4,
+  /** `--output` could not be written (a closed pipe is not this: it ends the run normally). */
+  OUTPUT: 5,
   /** Interrupted by SIGINT before reception started. */
   INTERRUPTED: 130,
 } as const;
@@ -44,6 +46,14 @@ Where to find the streams:
   --refresh SECONDS     Catalog refresh period with --all (default ${CATALOG_REFRESH_S})
   --sdp FILE|URL        Skip negotiation: read any SDP description (e.g. one VLC wrote, or
                         http://host:8080/streams/NAME.sdp); repeatable
+  --sap NAME            No server: join the session announced with SAP (RFC 2974) whose s= is
+                        NAME (VLC's sap,name=..., ffmpeg -f sap, the server's --sap); waits up
+                        to --timeout (exit 3 if it is not heard); repeatable, and combines with
+                        --stream and --sdp
+  --discover            List the sessions announced with SAP: a table redrawn every --interval
+                        on a terminal, else JSON lines ({"type":"announcement",...} per change,
+                        {"type":"discovery",...} with the ignored-packet counts); ends at
+                        --duration or SIGINT. Takes --interface, --interval, --duration, --json
   --payload-type N      Also offer this payload type (with --encoding for dynamic types)
   --encoding NAME/RATE  Encoding of --payload-type, e.g. H264/90000
   --retries N           Retries when the server is unreachable, answers 5xx or its answer
@@ -79,6 +89,20 @@ Reception:
                         net.core.rmem_max; 0 keeps the kernel default). Needs --allow-ffi, which
                         the client's permission set grants: Deno has no API for SO_RCVBUF
 
+Transport stream output:
+  --output FILE|-       Write the stream's MPEG-TS to FILE (created or truncated), or to stdout
+                        with -: RTP payloads in sequence order within a 64-packet, 100 ms
+                        reorder window (duplicates dropped, gaps left as they are), raw UDP as
+                        received, e.g. --output - | ffplay -. With -, the statistics go to stderr
+                        (a table on a terminal, else JSON lines). One stream only. A 4 MiB queue
+                        bounds memory (a slower reader loses what does not fit, counted); a
+                        reader that closes the pipe ends the run (exit as usual), a failed
+                        write ends it with exit 5
+  --no-ts               No MPEG-TS analysis (TR 101 290): RTP statistics only, less CPU
+  --pids                On a terminal, show the PID table from the start (role, stream type,
+                        packets, Mbit/s, CC errors, scrambled per PID); the p key shows or
+                        hides it at any time (JSON lines carry the same in "ts":{"pids":[...]})
+
 MPEG-TS (ETSI TR 101 290 limits, milliseconds):
   --pcr-interval-ms MS  2.3a: longest gap between PCRs (default ${TR101290.PCR_INTERVAL_MS}; DVB asks 40)
   --pat-interval-ms MS  1.3: longest gap between PATs (default ${TR101290.PAT_INTERVAL_MS})
@@ -97,8 +121,9 @@ Monitoring:
 Output (terminal): one stream: a table redrawn in place, fitted to the terminal's width, one row
 per recent source with its state (ok, LOSS, STALLED, ended). Several streams: one row per stream
 and SSRC with its state, unhealthy ones first. MPEG-TS streams get a health line under the table
-("TS OK" or the failing TR 101 290 indicators). Loss and stalls in red unless NO_COLOR is set. Log
-lines stay above it. At exit the last table shows how the run ended.
+("TS OK" or the failing TR 101 290 indicators), and with --pids (or after the p key) the PID
+table. Loss and stalls in red unless NO_COLOR is set. Log lines stay above it. At exit the last
+table shows how the run ended.
 
 Output (JSON lines): one {"type":"stats",...} object per source per interval with the figures of
 that interval, and at exit one {"type":"summary",...} per source with the run's totals (rates
@@ -107,9 +132,11 @@ Every record names its "stream" and "transport" (rtp, or udp for raw MPEG-TS) an
 "socketDrops"; MPEG-TS streams add a "ts" object. A stream that is left (--all) gets its summary
 then.
 
-Exit codes: 0 packets received (or SIGINT/SIGTERM during reception), 2 usage or configuration
-error, 3 negotiation failed, 4 nothing received before the timeout, 130 interrupted before
-reception started. With several streams or --all: 3 when a named stream or the first catalog
-cannot be had; 4 when no stream received anything within --timeout of the start (a stream still
-silent then is logged and watched on); else 0 when any stream received packets.
+Exit codes: 0 packets received (or SIGINT/SIGTERM during reception, or the --output reader
+closed the pipe), 2 usage or configuration error, 3 negotiation failed (or a --sap session not
+heard within --timeout), 4 nothing received before the timeout, 5 --output could not be written,
+130 interrupted before reception started. With several streams or --all: 3 when a named stream
+or the first catalog cannot be had; 4 when no stream received anything within --timeout of the
+start (a stream still silent then is logged and watched on); else 0 when any stream received
+packets. --discover: 0, or 2 when no SAP group can be joined.
 `;

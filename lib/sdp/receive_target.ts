@@ -22,6 +22,8 @@ export interface ChosenMedia {
   readonly count: number;
   /** The media types of all m-lines, in order. */
   readonly types: readonly string[];
+  /** How many m-lines have a port other than 0 (an answer's rejected m-lines have port 0). */
+  readonly open: number;
 }
 
 /** How a stream's datagrams are framed: RTP packets, or MPEG-TS packets straight in UDP. */
@@ -60,13 +62,19 @@ export function describeMediaChoice(choice: MediaChoice): string {
 }
 
 /**
- * The senders of an `incl` source filter (RFC 4570 §3), without the unspecified addresses 0.0.0.0
- * and :: that no packet comes from: VLC's SAP announcements name its unbound socket's address
- * (`a=source-filter: incl IN IP4 * 0.0.0.0`), which would filter out the very stream announced.
+ * The senders of an `incl` source filter (RFC 4570 §3) that applies to the m-line's group: its
+ * dest-address is `*` (every connection address, as VLC writes it: `incl IN IP4 * 127.0.0.1`) or
+ * the group itself; a filter for another destination does not apply. The unspecified addresses
+ * 0.0.0.0 and :: that no packet comes from are left out: VLC's SAP announcements name its unbound
+ * socket's address (`a=source-filter: incl IN IP4 * 0.0.0.0`), which would filter out the very
+ * stream announced.
  */
 function includedSources(media: MediaSection): readonly string[] {
-  if (media.sourceFilter?.mode !== "incl") return [];
-  return media.sourceFilter.sources.filter((s) => s !== "0.0.0.0" && !/^[0:]+$/.test(s));
+  const filter = media.sourceFilter;
+  if (filter?.mode !== "incl") return [];
+  const group = media.connection?.address.toLowerCase();
+  if (filter.destination !== "*" && filter.destination.toLowerCase() !== group) return [];
+  return filter.sources.filter((s) => s !== "0.0.0.0" && !/^[0:]+$/.test(s));
 }
 
 /** True for an m-line the client can receive: an RTP profile, or raw UDP (MPEG-TS). */
@@ -103,9 +111,15 @@ function chooseMedia(
 ): number {
   const types = media.map((m) => m.type).join(", ");
   if (choice !== undefined) {
+    // A media type: the first m-line of that type that can be received (an answer to an offer of
+    // RTP/AVP and udp m-lines rejects one of them with port 0), else the first of that type.
+    const ofType = media.flatMap((m, i) =>
+      choice.kind === "type" && m.type.toLowerCase() === choice.type.toLowerCase() ? [i] : []
+    );
     const index = choice.kind === "index"
       ? choice.index - 1
-      : media.findIndex((m) => m.type.toLowerCase() === choice.type.toLowerCase());
+      : ofType.find((i) => receiveProblem(media[i]!, allowControlGroups) === undefined) ??
+        ofType[0] ?? -1;
     const chosen = media[index];
     if (chosen === undefined) {
       throw new SdpError(
@@ -165,6 +179,7 @@ export function readReceiveTarget(text: string, options: ReceiveTargetOptions = 
       type: media.type,
       count: summary.media.length,
       types: summary.media.map((m) => m.type),
+      open: summary.media.filter((m) => m.port !== 0).length,
     },
   };
 }

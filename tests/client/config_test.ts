@@ -230,3 +230,54 @@ Deno.test("parseClientArgs() rejects bad multi-stream and monitoring usage namin
     });
   }
 });
+
+Deno.test("parseClientArgs() reads --output, --no-ts and --sap, and --discover with its flags", () => {
+  const out = run(["--stream", "news", "--output", "-", "--no-ts"]);
+  assert.deepEqual([out.output, out.analyseTs, out.pids], ["-", false, false]);
+  assert.equal(run([]).analyseTs, true);
+  const sap = run(["--sap", "vlc news", "--sap", "ffcam", "--sap", "vlc news"]);
+  assert.deepEqual(sap.locators, [{ kind: "sap", name: "vlc news" }, {
+    kind: "sap",
+    name: "ffcam",
+  }]);
+  assert.equal(sap.server, undefined, "an announced session needs no server");
+  const mixed = run(["--sdp", "a.sdp", "--sap", "tv"]);
+  assert.deepEqual(mixed.locators.map((l) => l.kind), ["sdp", "sap"]);
+  const withStream = run(["--stream", "news", "--sap", "tv"]);
+  assert.deepEqual(withStream.locators.map((l) => l.kind), ["offer", "sap"]);
+  assert.equal(run(["--sap", "tv", "--output", "tv.ts"]).output, "tv.ts");
+  const command = parseClientArgs(
+    ["--discover", "--duration", "5", "--interval", "0.5", "--json", "--interface", "10.0.0.1"],
+    envOf({}),
+  );
+  assert.deepEqual(command, {
+    kind: "discover",
+    config: { json: true, intervalS: 0.5, durationS: 5, interface: "10.0.0.1" },
+  });
+});
+
+Deno.test("parseClientArgs() rejects bad --output, --sap and --discover usage naming the flag", async (t) => {
+  const cases: [string[], string][] = [
+    [["--sdp", "a.sdp", "--sdp", "b.sdp", "--output", "x.ts"], "--output"],
+    [["--stream", "a", "--sap", "b", "--output", "x.ts"], "--output"],
+    [["--all", "--output", "x.ts"], "--output"],
+    [["--output", " "], "--output"],
+    [["--all", "--sap", "tv"], "--sap"],
+    [["--sap", ""], "--sap"],
+    [["--sap", "a\u0007b"], "--sap"],
+    [["--sap", "x".repeat(257)], "--sap"],
+    [["--sap", "tv", "--server", "http://h:1"], "--server"],
+    [["--discover", "--stream", "a"], "--stream"],
+    [["--discover", "--sap", "a"], "--sap"],
+    [["--discover", "--output", "-"], "--output"],
+    [["--discover", "--duration", "0"], "--duration"],
+  ];
+  for (const [args, field] of cases) {
+    await t.step(args.join(" "), () => {
+      assert.throws(
+        () => parseClientArgs(args, envOf({})),
+        (e: unknown) => e instanceof ConfigError && e.field === field,
+      );
+    });
+  }
+});

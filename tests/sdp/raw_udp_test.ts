@@ -8,6 +8,7 @@ import { answerOffer } from "../../lib/sdp/answer.ts";
 import { describeStream } from "../../lib/sdp/describe.ts";
 import { buildOffer } from "../../lib/sdp/offer.ts";
 import { parseSdp } from "../../lib/sdp/parse.ts";
+import { readReceiveTarget } from "../../lib/sdp/receive_target.ts";
 import { Catalog, validateStream } from "../../lib/server/catalog.ts";
 
 const fixture = (name: string) =>
@@ -96,4 +97,28 @@ Deno.test("answerOffer() serves only the first udp m-line of several, and not a 
   const result = answerOffer(offer, UDP);
   assert.equal(result.accepted, 1);
   assert.deepEqual(sdpTransform.parse(result.sdp).media.map((m) => m.port), [0, 1234, 0]);
+});
+
+Deno.test("answerOffer() accepts the m-line of the client's two-line offer that the stream's transport needs", async (t) => {
+  const offer = buildOffer({
+    formats: [{ payloadType: 33, encoding: "MP2T", clockRate: 90000 }],
+    group: "239.0.0.1",
+    port: 5004,
+    rawUdp: true,
+  });
+  const offered = parseSdp(offer).media;
+  assert.deepEqual(offered.map((m) => [m.type, m.port, m.protocol, m.formatTokens]), [
+    ["video", 5004, "RTP/AVP", ["33"]],
+    ["video", 5006, "udp", ["mpeg"]],
+  ]);
+  assert.ok(offered.every((m) => m.direction === "recvonly"));
+  for (const [name, entry, ports] of [["RTP", RTP, [1234, 0]], ["udp", UDP, [0, 1234]]] as const) {
+    await t.step(name, () => {
+      const result = answerOffer(offer, entry);
+      assert.equal(result.accepted, 1);
+      assert.deepEqual(sdpTransform.parse(result.sdp).media.map((m) => m.port), ports);
+      const target = readReceiveTarget(result.sdp);
+      assert.deepEqual([target.transport, target.port], [name === "RTP" ? "rtp" : "udp", 1234]);
+    });
+  }
 });

@@ -9,7 +9,13 @@ const VLC_ES = Deno.readTextFileSync(new URL("../testdata/vlc_es.sdp", import.me
 
 Deno.test("readReceiveTarget() takes the first receivable RTP m-line and says which it took", () => {
   const target = readReceiveTarget(VLC_ES);
-  assert.deepEqual(target.media, { index: 1, type: "video", count: 2, types: ["video", "audio"] });
+  assert.deepEqual(target.media, {
+    index: 1,
+    type: "video",
+    count: 2,
+    types: ["video", "audio"],
+    open: 2,
+  });
   assert.deepEqual([target.group, target.port, target.ttl], ["239.0.0.1", 5004, 255]);
   assert.deepEqual(target.formats, [{ payloadType: 96, encoding: "H264", clockRate: 90000 }]);
 });
@@ -96,4 +102,55 @@ Deno.test("readReceiveTarget() reads VLC's raw UDP description (m=video 1234 udp
   assert.equal(readReceiveTarget(rtpFirst).transport, "udp", "the first receivable m-line");
   const real = VLC_UDP.replace("* 0.0.0.0", "* 192.0.2.7");
   assert.deepEqual(readReceiveTarget(real).sources, ["192.0.2.7"]);
+});
+
+Deno.test("readReceiveTarget() applies a source filter whose dest-address is * or the group, not another one", async (t) => {
+  const vlc = Deno.readTextFileSync(new URL("../testdata/vlc_udp_mpegts.sdp", import.meta.url));
+  const cases = [
+    { name: "VLC's * (every connection address)", sdp: vlc, sources: ["127.0.0.1"] },
+    {
+      name: "the group itself",
+      sdp: vlc.replace("IP4 * 127.0.0.1", "IP4 239.255.0.1 127.0.0.1"),
+      sources: ["127.0.0.1"],
+    },
+    {
+      name: "another group: the filter is not for this m-line",
+      sdp: vlc.replace("IP4 * 127.0.0.1", "IP4 239.255.9.9 127.0.0.1"),
+      sources: [],
+    },
+    {
+      name: "VLC's unbound 0.0.0.0 is no filter",
+      sdp: vlc.replace("IP4 * 127.0.0.1", "IP4 * 0.0.0.0"),
+      sources: [],
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.name, () => {
+      const target = readReceiveTarget(c.sdp);
+      assert.deepEqual([target.transport, target.group, target.sources], [
+        "udp",
+        "239.255.0.1",
+        c.sources,
+      ]);
+    });
+  }
+});
+
+Deno.test("readReceiveTarget() with --media TYPE skips a rejected m-line of that type (port 0)", () => {
+  const answer = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=raw\r\nc=IN IP4 239.255.0.1/1\r\nt=0 0\r\n" +
+    "m=video 0 RTP/AVP 33\r\nm=video 1234 udp mpeg\r\na=sendonly\r\n";
+  for (const media of [undefined, { kind: "type", type: "video" } as const]) {
+    const target = readReceiveTarget(answer, media === undefined ? {} : { media });
+    assert.deepEqual([target.transport, target.port, target.media.index, target.media.open], [
+      "udp",
+      1234,
+      2,
+      1,
+    ]);
+  }
+  // By number the m-line is taken as it is, and a rejected one says so.
+  assert.throws(
+    () => readReceiveTarget(answer, { media: { kind: "index", index: 1 } }),
+    (e) => e instanceof SdpError && /rejected \(port 0\)/.test(e.message),
+  );
 });

@@ -74,7 +74,7 @@ export function mp2tTarget(overrides: Partial<ReceiveTarget> = {}): ReceiveTarge
     formats: [{ payloadType: 33, encoding: "MP2T", clockRate: 90000 }],
     unknownPayloadTypes: [],
     sources: [],
-    media: { index: 1, type: "video", count: 1, types: ["video"] },
+    media: { index: 1, type: "video", count: 1, types: ["video"], open: 1 },
     ...overrides,
   };
 }
