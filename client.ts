@@ -11,7 +11,7 @@ import { receiverChoice } from "./lib/net/open_receiver.ts";
 import { ClientOutput } from "./lib/client/client_output.ts";
 import { runSession } from "./lib/client/client_session.ts";
 import type { TableOptions } from "./lib/client/stats_table.ts";
-import { LiveView } from "./lib/client/live_view.ts";
+import { LiveView, type LiveViewOptions } from "./lib/client/live_view.ts";
 import { versionLine } from "./lib/common/version.ts";
 import { readFileLimited } from "./lib/common/read_file_limited.ts";
 import { StreamOutput, type StreamOutputSummary } from "./lib/client/stream_output.ts";
@@ -57,16 +57,23 @@ function onSighup(listener: () => void): () => void {
 }
 
 /** `--discover`: the SAP sessions heard, as a live table on a terminal or JSON lines. */
-async function discover(config: DiscoverConfig): Promise<number> {
-  const dumb = Deno.env.get("TERM") === "dumb";
-  const view = Deno.stdout.isTerminal() && !config.json
-    ? new LiveView({
-      write: writeOut,
-      writeMessage: (text) => void writeAll(Deno.stderr, text),
-      size: consoleSize,
-      redraw: !dumb,
-    })
-    : undefined;
+/** TERM=dumb: no colour and no cursor movement (each table is appended). */
+function terminalIsDumb(): boolean {
+  return Deno.env.get("TERM") === "dumb";
+}
+
+/** The redrawn terminal view writing through `write`; messages go to stderr. */
+function liveView(write: LiveViewOptions["write"]): LiveView {
+  return new LiveView({
+    write,
+    writeMessage: (text) => void writeAll(Deno.stderr, text),
+    size: consoleSize,
+    redraw: !terminalIsDumb(),
+  });
+}
+
+/** Text logs on stderr, kept above the view when both are on the same terminal. */
+function logAboveView(view: LiveView | undefined): void {
   setupLogging({
     format: "text",
     output: "stderr",
@@ -74,6 +81,11 @@ async function discover(config: DiscoverConfig): Promise<number> {
       ? { write: (text: string) => view.message(text) }
       : {}),
   });
+}
+
+async function discover(config: DiscoverConfig): Promise<number> {
+  const view = Deno.stdout.isTerminal() && !config.json ? liveView(writeOut) : undefined;
+  logAboveView(view);
   const logger = getLogger(["gateway", "client"]);
   return await withShutdownSignal(async (signal) => {
     const end = await runDiscovery({
@@ -85,7 +97,7 @@ async function discover(config: DiscoverConfig): Promise<number> {
       // One column short of the width, as the stats table: a full line would wrap on some terminals.
       tableOptions: () => ({
         ...(view === undefined ? {} : { columns: view.size().columns - 1 }),
-        color: !Deno.noColor && !dumb,
+        color: !Deno.noColor && !terminalIsDumb(),
       }),
       signal,
       onListening: (snapshot) => {
@@ -130,26 +142,13 @@ export async function main(args: string[]): Promise<number> {
   // On a terminal: the live table, in colour unless NO_COLOR is set or TERM=dumb (which also has no
   // cursor movement, so each table is appended); log lines are kept above the table.
   const table = display.isTerminal() && !config.json;
-  const dumb = Deno.env.get("TERM") === "dumb";
-  const view = table
-    ? new LiveView({
-      write: writeDisplay,
-      writeMessage: (text) => void writeAll(Deno.stderr, text),
-      size: consoleSize,
-      redraw: !dumb,
-    })
-    : undefined;
+  const dumb = terminalIsDumb();
+  const view = table ? liveView(writeDisplay) : undefined;
   const tableOptions = (): TableOptions => {
     const size = view?.size();
     return { ...size, color: !Deno.noColor && !dumb };
   };
-  setupLogging({
-    format: "text",
-    output: "stderr",
-    ...(view !== undefined && Deno.stderr.isTerminal()
-      ? { write: (text: string) => view.message(text) }
-      : {}),
-  });
+  logAboveView(view);
   const logger = getLogger(["gateway", "client"]);
   const choice = receiverChoice(config.receiver);
   if (choice.problem !== undefined) {
