@@ -1,5 +1,6 @@
 // The SDP server's HTTP handler: routes, body limits, content negotiation and one error boundary that
 // turns known errors into problem+json responses (RFC 9457) and anything else into a plain 500.
+import { decodeUtf8 } from "../common/utf8.ts";
 import { getLogger } from "@logtape/logtape";
 import { bearerMatches, corsHeaders, preflightHeaders } from "./access_control.ts";
 import type { Catalog } from "./catalog.ts";
@@ -26,6 +27,8 @@ import {
 import { type ServerMetrics, UNKNOWN_STREAM } from "./metrics.ts";
 import { METRICS_PATH } from "../common/metrics_endpoint.ts";
 import { transportOf } from "../sdp/stream.ts";
+import { type AccessLog, logTapeAccessLog } from "./access_log.ts";
+import type { RequestDrain } from "./request_drain.ts";
 
 /** Options of {@link createHandler}. */
 export interface HandlerOptions {
@@ -49,13 +52,19 @@ export interface HandlerOptions {
   readonly maxPerAddress?: number;
   /** Refusals for /healthz; the handler records its own 503s here. */
   readonly load?: ServerLoad;
-  /** Log one line per request (default true); errors are logged either way. */
-  readonly accessLog?: boolean;
+  /**
+   * One line per request: an {@link AccessLog} (the server gives a FixedAccessLog writing into its
+   * log buffer), `true` (default) for LogTape's "gateway.http" logger, `false` for none. Errors are
+   * logged either way.
+   */
+  readonly accessLog?: boolean | AccessLog;
   /**
    * Receiver reports (`POST /streams/{name}/reports`, `GET /streams/{name}/receivers`): where they
    * are kept and their own per-address rate limit. Without it those paths answer 404.
    */
   readonly reports?: { readonly store: ReceiverStore; readonly rateLimiter?: RateLimiter };
+  /** Counts requests in flight for a graceful stop, and refuses new ones with 503 once it drains. */
+  readonly drain?: RequestDrain;
   /** Counts offers (`sdp_offers_total`) and reports. */
   readonly metrics?: ServerMetrics;
   /** Answers `GET /metrics` (lib/common/metrics_endpoint.ts); without it the path answers 404. */
@@ -166,7 +175,9 @@ async function readBody(request: Request, limit: number, timeoutMs: number): Pro
 }
 
 function mediaTypeOf(request: Request): string {
-  return (request.headers.get("content-type") ?? "").split(";", 1)[0]!.trim().toLowerCase();
+  const header = request.headers.get("content-type");
+  if (header === "application/sdp" || header === "application/json") return header;
+  return (header ?? "").split(";", 1)[0]!.trim().toLowerCase();
 }
 
 /** The client address a request came from, for per-address limits. */
@@ -217,7 +228,7 @@ async function readOffer(
   }
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = decodeUtf8(bytes);
   } catch {
     problem(400, "Request body is not valid UTF-8");
   }
@@ -308,13 +319,11 @@ function catalogJson(catalog: Catalog): unknown {
   };
 }
 
-function allowOnly(request: Request, allowed: readonly string[]): void {
-  if (!allowed.includes(request.method)) {
+function allowOnly(method: string, allowed: readonly string[]): void {
+  if (!allowed.includes(method)) {
     problem(
       405,
-      `Method ${printable(request.method, ECHO_CHARS)} is not allowed here; use ${
-        allowed.join(", ")
-      }`,
+      `Method ${printable(method, ECHO_CHARS)} is not allowed here; use ${allowed.join(", ")}`,
       { headers: { allow: allowed.join(", ") } },
     );
   }
@@ -381,12 +390,13 @@ function readsProtected(options: HandlerOptions): boolean {
 /** Admission before routing: preflight, rate limit and concurrency cap. Returns a response to send instead, if any. */
 function admit(
   request: Request,
+  method: string,
   path: string,
   info: Deno.ServeHandlerInfo | undefined,
   options: HandlerOptions,
   active: number,
 ): Response | undefined {
-  if (request.method === "OPTIONS") {
+  if (method === "OPTIONS") {
     const allow = allowedMethods(path);
     if (allow === undefined) return undefined; // 404 from the router
     return new Response(null, {
@@ -418,6 +428,7 @@ const POST = ["POST"] as const;
 
 async function route(
   request: Request,
+  method: string,
   path: string,
   info: Deno.ServeHandlerInfo | undefined,
   context: Context,
@@ -425,30 +436,30 @@ async function route(
   const { options } = context;
   const catalog = options.catalog();
   if (path === "/offer") {
-    allowOnly(request, POST);
+    allowOnly(method, POST);
     authorize(request, options, "offer");
     return await handleOffer(request, info, catalog.defaultEntry, context);
   }
   if (path === "/healthz") {
-    allowOnly(request, READ);
+    allowOnly(method, READ);
     const health = options.load?.health();
     if (health === undefined || health.status === "ok") return Response.json({ status: "ok" });
     // Refusing work: a load balancer or health check must see it.
     return Response.json(health, { status: 503, headers: { "retry-after": "1" } });
   }
   if (path === "/streams" || path === "/streams/") {
-    allowOnly(request, READ);
+    allowOnly(method, READ);
     authorize(request, options, "read");
     return Response.json(catalogJson(catalog));
   }
   const offerMatch = /^\/streams\/([^/]+)\/offer$/.exec(path);
   if (offerMatch !== null) {
-    allowOnly(request, POST);
+    allowOnly(method, POST);
     authorize(request, options, "offer");
     return await handleOffer(request, info, lookup(catalog, offerMatch[1]!), context);
   }
   if (path === "/") {
-    allowOnly(request, READ);
+    allowOnly(method, READ);
     // Served even when reads are protected: the page then holds no catalog and asks for the token.
     const page = renderWebPage({
       ...(readsProtected(options) ? {} : { entries: catalog.entries() }),
@@ -457,14 +468,14 @@ async function route(
     return new Response(page, { headers: WEB_PAGE_HEADERS });
   }
   if (path === PLAYLIST_PATH) {
-    allowOnly(request, READ);
+    allowOnly(method, READ);
     authorize(request, options, "read");
     return new Response(buildPlaylist(catalog.entries().map((e) => e.stream)), {
       headers: PLAYLIST_HEADERS,
     });
   }
   if (path === METRICS_PATH && options.scrape !== undefined) {
-    allowOnly(request, READ);
+    allowOnly(method, READ);
     authorize(request, options, "read");
     return await options.scrape(request);
   }
@@ -478,7 +489,7 @@ async function route(
   }
   const sdpMatch = /^\/streams\/([^/]+)\.sdp$/.exec(path);
   if (sdpMatch !== null) {
-    allowOnly(request, READ);
+    allowOnly(method, READ);
     authorize(request, options, "read");
     const entry = lookup(catalog, sdpMatch[1]!);
     return new Response(describeStream(entry), {
@@ -510,11 +521,16 @@ function offerStream(path: string, catalog: Catalog): string | undefined {
 
 /**
  * Builds the server's request handler. Every request is logged once (method, path, status, duration)
- * under the "gateway.http" category. Known errors answer problem+json; unknown ones are logged and
- * answered with a plain 500 that reveals nothing.
+ * through `accessLog`. Known errors answer problem+json; unknown ones are logged under
+ * "gateway.http" and answered with a plain 500 that reveals nothing.
  */
 export function createHandler(options: HandlerOptions): Handler {
   const logger = getLogger(["gateway", "http"]);
+  const accessLog = options.accessLog === false
+    ? undefined
+    : options.accessLog === true || options.accessLog === undefined
+    ? logTapeAccessLog()
+    : options.accessLog;
   const bodySlots = new AddressLimit(options.maxPerAddress ?? HANDLER_DEFAULTS.maxPerAddress);
   const reports = options.reports;
   const context: Context = {
@@ -539,55 +555,57 @@ export function createHandler(options: HandlerOptions): Handler {
     }),
   };
   let active = 0;
+  const drain = options.drain;
+  const corsOrigin = options.corsOrigin;
   return async (request, info) => {
-    const started = performance.now();
-    let path = "-";
-    let response: Response;
-    active++;
+    if (drain !== undefined && !drain.begin()) return await drain.refuse(request);
     try {
-      // Routing reads the request target only, never the Host header (which may say anything).
-      const target = requestPath(request.url, request.headers.get("host"));
-      if (target === undefined) problem(400, "Malformed Host header: expected host[:port]");
-      path = target;
-      response = admit(request, path, info, options, active) ??
-        await route(request, path, info, context);
-    } catch (error) {
-      if (error instanceof ProblemError) {
-        response = problemResponse(error, path);
-      } else {
-        logger.error("Unhandled error on {method} {path}: {error}", {
-          method: request.method,
-          path,
-          error,
-        });
-        response = new Response("Internal Server Error\n", {
-          status: 500,
-          headers: { "content-type": "text/plain; charset=utf-8" },
-        });
+      // The clock is read only for the access line's duration.
+      const started = accessLog === undefined ? 0 : performance.now();
+      const method = request.method;
+      let path = "-";
+      let response: Response;
+      active++;
+      try {
+        // Routing reads the request target only, never the Host header (which may say anything).
+        const target = requestPath(request.url, request.headers.get("host"));
+        if (target === undefined) problem(400, "Malformed Host header: expected host[:port]");
+        path = target;
+        response = admit(request, method, path, info, options, active) ??
+          await route(request, method, path, info, context);
+      } catch (error) {
+        if (error instanceof ProblemError) {
+          response = problemResponse(error, path);
+        } else {
+          logger.error("Unhandled error on {method} {path}: {error}", { method, path, error });
+          response = new Response("Internal Server Error\n", {
+            status: 500,
+            headers: { "content-type": "text/plain; charset=utf-8" },
+          });
+        }
       }
+      active--;
+      if (options.metrics !== undefined && method === "POST") {
+        const stream = offerStream(path, options.catalog());
+        if (stream !== undefined) options.metrics.countOffer(stream, response.status);
+      }
+      if (request.bodyUsed === false && request.body !== null) {
+        await request.body.cancel().catch(() => {});
+      }
+      if (corsOrigin !== undefined) {
+        const cors = corsHeaders(corsOrigin, request.headers.get("origin"));
+        for (const name in cors) response.headers.set(name, cors[name]!);
+      }
+      if (method === "HEAD") {
+        response = new Response(null, { status: response.status, headers: response.headers });
+      }
+      if (accessLog !== undefined) {
+        const durationMs = Math.round((performance.now() - started) * 100) / 100;
+        accessLog.record(method, path, response.status, durationMs);
+      }
+      return response;
+    } finally {
+      drain?.end();
     }
-    active--;
-    if (options.metrics !== undefined && request.method === "POST") {
-      const stream = offerStream(path, options.catalog());
-      if (stream !== undefined) options.metrics.countOffer(stream, response.status);
-    }
-    if (request.bodyUsed === false && request.body !== null) {
-      await request.body.cancel().catch(() => {});
-    }
-    const cors = corsHeaders(options.corsOrigin, request.headers.get("origin"));
-    for (const [name, value] of Object.entries(cors)) response.headers.set(name, value);
-    if (request.method === "HEAD") {
-      response = new Response(null, { status: response.status, headers: response.headers });
-    }
-    if (options.accessLog !== false) {
-      const durationMs = Math.round((performance.now() - started) * 100) / 100;
-      logger.info("{method} {path} {status} {durationMs}ms", {
-        method: request.method,
-        path,
-        status: response.status,
-        durationMs,
-      });
-    }
-    return response;
   };
 }
