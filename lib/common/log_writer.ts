@@ -46,6 +46,8 @@ export class LogWriter implements Disposable {
   readonly #afterMs: number;
   readonly #atChars: number;
   readonly #encoder = new TextEncoder();
+  /** Reused for every write (a fresh 64 KiB array per write was garbage the server paid for). */
+  #bytes: Uint8Array | undefined;
   readonly #flush = () => this.flush();
 
   constructor(options: LogWriterOptions) {
@@ -86,7 +88,15 @@ export class LogWriter implements Disposable {
       return;
     }
     if (this.#target === undefined) return;
-    const bytes = this.#encoder.encode(text);
+    // At most 3 bytes per UTF-16 unit: 3 × flushAtChars holds any batch of lines of usual length;
+    // a longer one (a huge record) gets its own array.
+    let bytes: Uint8Array;
+    if (text.length <= this.#atChars + 1024) {
+      this.#bytes ??= new Uint8Array(3 * (this.#atChars + 1024));
+      bytes = this.#bytes.subarray(0, this.#encoder.encodeInto(text, this.#bytes).written);
+    } else {
+      bytes = this.#encoder.encode(text);
+    }
     try {
       let written = 0;
       while (written < bytes.length) written += this.#target.writeSync(bytes.subarray(written));

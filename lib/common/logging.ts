@@ -50,7 +50,7 @@ export function escapeJsonControls(json: string): string {
 }
 
 /** C0 controls but tab, DEL, C1 controls, U+2028 and U+2029: what a text line must not carry raw. */
-const TEXT_CONTROLS = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/g;
+const TEXT_CONTROLS = new RegExp(String.raw`[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]`, "g");
 
 function textEscape(char: string): string {
   const code = char.charCodeAt(0);

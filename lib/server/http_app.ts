@@ -85,6 +85,8 @@ const ECHO_CHARS = 80;
 /** Everything a request needs besides itself. */
 interface Context {
   readonly options: HandlerOptions;
+  readonly maxBodyBytes: number;
+  readonly bodyTimeoutMs: number;
   readonly answers: AnswerCache;
   readonly bodySlots: AddressLimit;
   /** What the report handlers need, when reports are on. */
@@ -139,39 +141,28 @@ export function problemResponse(error: ProblemError, instance: string): Response
 const CLOSE = { connection: "close" } as const;
 
 /**
- * Reads a request body up to `limit` bytes through the one bounded reader (readBodyLimited:
- * one buffer of at most `limit`, however the body is chunked). Beyond the limit it stops reading
- * and answers 413; a body not complete within `timeoutMs` gets 408, and one that breaks off (the
- * client went away, bad chunk framing) 400. Each of these closes the connection, so the rest of the
- * body is never read.
+ * The problem for a body read that failed: 408 when it was not complete within `timeoutMs`, 400
+ * when it broke off (the client went away, bad chunk framing). Each closes the connection, so the
+ * rest of the body is never read.
  */
-async function readBody(request: Request, limit: number, timeoutMs: number): Promise<Uint8Array> {
-  const declared = request.headers.get("content-length");
-  const declaredLength = declared === null ? undefined : Number(declared);
-  let body: Uint8Array | undefined;
-  try {
-    body = await readBodyLimited(request, limit, {
-      timeoutMs,
-      ...(declaredLength === undefined ? {} : { declaredLength }),
-    });
-  } catch (error) {
-    if ((error as Error)?.name === "TimeoutError") {
-      problem(408, `Request body not received within ${timeoutMs / 1000} s`, { headers: CLOSE });
-    }
-    problem(400, `Request body could not be read: ${printable(String(error), ECHO_CHARS)}`, {
-      headers: CLOSE,
-    });
+function bodyReadProblem(error: unknown, timeoutMs: number): never {
+  if ((error as Error)?.name === "TimeoutError") {
+    problem(408, `Request body not received within ${timeoutMs / 1000} s`, { headers: CLOSE });
   }
-  if (body === undefined) {
-    problem(
-      413,
-      declaredLength !== undefined && declaredLength > limit
-        ? `Request body of ${declaredLength} bytes is larger than the limit of ${limit} bytes`
-        : `Request body is larger than the limit of ${limit} bytes`,
-      { headers: CLOSE },
-    );
-  }
-  return body;
+  problem(400, `Request body could not be read: ${printable(String(error), ECHO_CHARS)}`, {
+    headers: CLOSE,
+  });
+}
+
+/** The 413 for a body over `limit` (refused before reading when its declared length is). */
+function bodyTooLarge(declaredLength: number | undefined, limit: number): never {
+  problem(
+    413,
+    declaredLength !== undefined && declaredLength > limit
+      ? `Request body of ${declaredLength} bytes is larger than the limit of ${limit} bytes`
+      : `Request body is larger than the limit of ${limit} bytes`,
+    { headers: CLOSE },
+  );
 }
 
 function mediaTypeOf(request: Request): string {
@@ -185,47 +176,22 @@ function addressOf(info: Deno.ServeHandlerInfo | undefined): string {
   return (info?.remoteAddr as Deno.NetAddr | undefined)?.hostname ?? "unknown";
 }
 
-/** The offer SDP text and the form (`sdp` or `json`) the answer must take. */
-async function readOffer(
-  request: Request,
-  info: Deno.ServeHandlerInfo | undefined,
-  context: Context,
-): Promise<{ sdp: string; form: "sdp" | "json" }> {
-  const type = mediaTypeOf(request);
-  if (type !== "application/sdp" && type !== "application/json") {
-    await request.body?.cancel().catch(() => {});
-    problem(
-      415,
-      type === ""
-        ? "Missing Content-Type: send application/sdp or application/json"
-        : `Content-Type ${
-          printable(type, ECHO_CHARS)
-        } is not supported: send application/sdp or application/json`,
-      { headers: { "accept-post": "application/sdp, application/json" } },
-    );
-  }
-  // A slow body holds its slot for up to the body timeout: one address gets only a few.
-  const address = addressOf(info);
-  const slots = context.bodySlots;
-  if (!slots.tryAcquire(address)) {
-    await request.body?.cancel().catch(() => {});
-    problem(
-      429,
-      `Too many requests from this address are sending a body at once (at most ${slots.max}); ` +
-        "try again shortly",
-      { headers: { "retry-after": "1", ...CLOSE } },
-    );
-  }
-  let bytes: Uint8Array;
-  try {
-    bytes = await readBody(
-      request,
-      context.options.maxBodyBytes ?? HANDLER_DEFAULTS.maxBodyBytes,
-      context.options.bodyTimeoutMs ?? HANDLER_DEFAULTS.bodyTimeoutMs,
-    );
-  } finally {
-    slots.release(address);
-  }
+/** Throws 415 for an offer of media type `type` (neither SDP nor JSON), its body unread. */
+async function refuseOfferType(request: Request, type: string): Promise<never> {
+  await request.body?.cancel().catch(() => {});
+  problem(
+    415,
+    type === ""
+      ? "Missing Content-Type: send application/sdp or application/json"
+      : `Content-Type ${
+        printable(type, ECHO_CHARS)
+      } is not supported: send application/sdp or application/json`,
+    { headers: { "accept-post": "application/sdp, application/json" } },
+  );
+}
+
+/** The offer SDP in a body of media type `type` (application/sdp, or JSON `{"type":"offer","sdp"}`). */
+function offerSdp(bytes: Uint8Array, type: string): string {
   let text: string;
   try {
     text = decodeUtf8(bytes);
@@ -233,7 +199,7 @@ async function readOffer(
     problem(400, "Request body is not valid UTF-8");
   }
   if (text.trim() === "") problem(400, "Request body is empty: expected an SDP offer");
-  if (type === "application/sdp") return { sdp: text, form: "sdp" };
+  if (type === "application/sdp") return text;
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -253,19 +219,54 @@ async function readOffer(
   if (typeof description.sdp !== "string") {
     problem(400, 'Expected a string "sdp" member holding the SDP offer');
   }
-  return { sdp: description.sdp, form: "json" };
+  return description.sdp;
 }
 
+/**
+ * Answers an offer for `entry`. The body is read up to the limit through the one bounded reader
+ * (readBodyLimited: one buffer of at most the limit, however the body is chunked; a declared length
+ * over it is refused unread) within the body timeout, holding one of the address's body slots
+ * meanwhile. One async function with one await: each further layer cost a promise per request.
+ */
 async function handleOffer(
   request: Request,
   info: Deno.ServeHandlerInfo | undefined,
   entry: CatalogEntry,
   context: Context,
 ): Promise<Response> {
-  const offer = await readOffer(request, info, context);
+  const type = mediaTypeOf(request);
+  if (type !== "application/sdp" && type !== "application/json") {
+    return await refuseOfferType(request, type);
+  }
+  // A slow body holds its slot for up to the body timeout: one address gets only a few.
+  const address = addressOf(info);
+  const slots = context.bodySlots;
+  if (!slots.tryAcquire(address)) {
+    await request.body?.cancel().catch(() => {});
+    problem(
+      429,
+      `Too many requests from this address are sending a body at once (at most ${slots.max}); ` +
+        "try again shortly",
+      { headers: { "retry-after": "1", ...CLOSE } },
+    );
+  }
+  const limit = context.maxBodyBytes;
+  const timeoutMs = context.bodyTimeoutMs;
+  const declared = request.headers.get("content-length");
+  const declaredLength = declared === null ? undefined : Number(declared);
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = await readBodyLimited(request, limit, { timeoutMs, declaredLength });
+  } catch (error) {
+    bodyReadProblem(error, timeoutMs);
+  } finally {
+    slots.release(address);
+  }
+  if (bytes === undefined) bodyTooLarge(declaredLength, limit);
+  const sdp = offerSdp(bytes, type);
   let result;
   try {
-    result = context.answers.answer(offer.sdp, entry);
+    result = context.answers.answer(sdp, entry);
   } catch (error) {
     if (error instanceof SdpError) problem(400, `Invalid SDP offer: ${printable(error.message)}`);
     throw error;
@@ -290,10 +291,13 @@ async function handleOffer(
       },
     );
   }
-  return offer.form === "sdp"
-    ? new Response(result.sdp, { headers: { "content-type": "application/sdp" } })
+  return type === "application/sdp"
+    ? new Response(result.sdp, SDP_ANSWER_INIT)
     : Response.json({ type: "answer", sdp: result.sdp });
 }
+
+/** Response options of an SDP answer (one object for all: Deno copies what it needs). */
+const SDP_ANSWER_INIT: ResponseInit = { headers: { "content-type": "application/sdp" } };
 
 function catalogJson(catalog: Catalog): unknown {
   return {
@@ -426,19 +430,20 @@ function admit(
 const READ = ["GET", "HEAD"] as const;
 const POST = ["POST"] as const;
 
-async function route(
+/** The response of the route `path` names; a promise for the routes that wait (offers, reports). */
+function route(
   request: Request,
   method: string,
   path: string,
   info: Deno.ServeHandlerInfo | undefined,
   context: Context,
-): Promise<Response> {
+): Response | Promise<Response> {
   const { options } = context;
   const catalog = options.catalog();
   if (path === "/offer") {
     allowOnly(method, POST);
     authorize(request, options, "offer");
-    return await handleOffer(request, info, catalog.defaultEntry, context);
+    return handleOffer(request, info, catalog.defaultEntry, context);
   }
   if (path === "/healthz") {
     allowOnly(method, READ);
@@ -456,7 +461,7 @@ async function route(
   if (offerMatch !== null) {
     allowOnly(method, POST);
     authorize(request, options, "offer");
-    return await handleOffer(request, info, lookup(catalog, offerMatch[1]!), context);
+    return handleOffer(request, info, lookup(catalog, offerMatch[1]!), context);
   }
   if (path === "/") {
     allowOnly(method, READ);
@@ -477,14 +482,14 @@ async function route(
   if (path === METRICS_PATH && options.scrape !== undefined) {
     allowOnly(method, READ);
     authorize(request, options, "read");
-    return await options.scrape(request);
+    return options.scrape(request);
   }
   if (context.reportDeps !== undefined) {
     if (REPORT_ROUTES.reports.test(path)) {
-      return await handleReport(request, info, context.reportDeps);
+      return handleReport(request, info, context.reportDeps);
     }
     if (REPORT_ROUTES.receivers.test(path)) {
-      return await handleReceivers(request, info, context.reportDeps);
+      return handleReceivers(request, info, context.reportDeps);
     }
   }
   const sdpMatch = /^\/streams\/([^/]+)\.sdp$/.exec(path);
@@ -535,6 +540,8 @@ export function createHandler(options: HandlerOptions): Handler {
   const reports = options.reports;
   const context: Context = {
     options,
+    maxBodyBytes: options.maxBodyBytes ?? HANDLER_DEFAULTS.maxBodyBytes,
+    bodyTimeoutMs: options.bodyTimeoutMs ?? HANDLER_DEFAULTS.bodyTimeoutMs,
     answers: new AnswerCache(),
     bodySlots,
     ...(reports === undefined ? {} : {
@@ -571,8 +578,9 @@ export function createHandler(options: HandlerOptions): Handler {
         const target = requestPath(request.url, request.headers.get("host"));
         if (target === undefined) problem(400, "Malformed Host header: expected host[:port]");
         path = target;
-        response = admit(request, method, path, info, options, active) ??
-          await route(request, method, path, info, context);
+        const routed = admit(request, method, path, info, options, active) ??
+          route(request, method, path, info, context);
+        response = routed instanceof Response ? routed : await routed;
       } catch (error) {
         if (error instanceof ProblemError) {
           response = problemResponse(error, path);
