@@ -125,7 +125,7 @@ export async function main(args: string[]): Promise<number> {
     catalog: () => catalog.current,
     bodyTimeoutMs: config.bodyTimeoutS * 1000,
     accessLog: config.accessLog &&
-      new FixedAccessLog({ format: logging.format, write: (line) => logging.writer.write(line) }),
+      new FixedAccessLog({ format: logging.format, writer: logging.writer }),
     protectReads: config.protectReads,
     maxConcurrent: config.maxConcurrent,
     maxPerAddress: config.maxPerAddress,

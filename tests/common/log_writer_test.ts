@@ -39,16 +39,16 @@ Deno.test("LogWriter gathers the lines of a burst and writes them with one call 
   const lines = Array.from({ length: 500 }, (_, i) => `line ${i}\n`);
   for (const line of lines) writer.write(line);
   assert.equal(target.writes.length, 0, "nothing written on the request's path");
-  assert.equal(writer.pendingChars, lines.join("").length);
+  assert.equal(writer.pending, lines.join("").length);
   await until(() => target.writes.length > 0);
   assert.equal(target.writes.length, 1);
   assert.equal(target.text, lines.join(""));
-  assert.equal(writer.pendingChars, 0);
+  assert.equal(writer.pending, 0);
 });
 
-Deno.test("LogWriter writes at once when the buffer reaches flushAtChars, and keeps the order", () => {
+Deno.test("LogWriter writes at once when the buffer reaches flushAt, and keeps the order", () => {
   const target = new Recorder();
-  using writer = new LogWriter({ target, flushAfterMs: 60_000, flushAtChars: 100 });
+  using writer = new LogWriter({ target, flushAfterMs: 60_000, flushAt: 100 });
   const lines = Array.from({ length: 30 }, (_, i) => `${String(i).padStart(9, "0")}\n`);
   for (const line of lines) writer.write(line);
   // 10 characters a line: every tenth line fills the buffer.
@@ -59,7 +59,7 @@ Deno.test("LogWriter writes at once when the buffer reaches flushAtChars, and ke
 Deno.test("LogWriter writes multi-byte text and huge records whole, through partial writes", () => {
   for (const chunk of [Infinity, 7]) {
     const target = new Recorder(chunk);
-    const writer = new LogWriter({ target, flushAfterMs: 60_000, flushAtChars: 64 });
+    const writer = new LogWriter({ target, flushAfterMs: 60_000, flushAt: 64 });
     const text = ["gateway·http: é 日本 🎥\n", `${"x".repeat(1000)}é\n`, "\u2028 ok\n"];
     for (const line of text) writer.write(line);
     writer[Symbol.dispose]();

@@ -13,6 +13,8 @@ import {
 } from "../../lib/server/access_log.ts";
 import { Catalog, validateStreams } from "../../lib/server/catalog.ts";
 import { createHandler } from "../../lib/server/http_app.ts";
+import { LogWriter } from "../../lib/common/log_writer.ts";
+import { mulberry32 } from "../../lib/common/prng.ts";
 
 const offerText = Deno.readTextFileSync(
   new URL("../testdata/offer_vlc_style.sdp", import.meta.url),
@@ -251,5 +253,51 @@ Deno.test("a real Deno.serve: raw request targets with quotes, backslashes and U
         ['/a"b\\c', "/\\u2028forged", "/\\x85x", "/é"],
       );
     }
+  }
+});
+
+/** A LogWriter target that keeps what is written. */
+function capture(): { target: { writeSync(bytes: Uint8Array): number }; text: () => string } {
+  const chunks: Uint8Array[] = [];
+  return {
+    target: {
+      writeSync(bytes: Uint8Array): number {
+        chunks.push(bytes.slice());
+        return bytes.length;
+      },
+    },
+    text: () => chunks.map((c) => new TextDecoder().decode(c)).join(""),
+  };
+}
+
+Deno.test("FixedAccessLog writes the same lines as bytes into the log's buffer as accessLine() does", () => {
+  const durations = [0, 0.01, 0.05, 0.1, 0.5, 0.99, 1, 1.1, 5.65, 10, 12.34, 100.1, 99_999.99];
+  const random = mulberry32(7);
+  for (let i = 0; i < 2000; i++) {
+    durations.push(Math.round(random() * 10 ** (1 + (i % 9)) * 100) / 100);
+  }
+  const statuses = [100, 200, 204, 304, 404, 413, 503, 599];
+  for (const format of ["text", "json"] as const) {
+    const out = capture();
+    const at = Date.UTC(2026, 11, 1, 23, 46, 40, 342);
+    let now = at;
+    const expected: string[] = [];
+    {
+      using writer = new LogWriter({ target: out.target, flushAfterMs: 60_000, flushAt: 4096 });
+      // LogTape's lines go through the same buffer: the order is kept.
+      writer.write("a LogTape line é\n");
+      expected.push("a LogTape line é\n");
+      const log = new FixedAccessLog({ format, writer, now: () => now });
+      for (const [i, ms] of durations.entries()) {
+        const status = statuses[i % statuses.length]!;
+        const c = CASES[i % CASES.length]!;
+        log.record(c.method, c.path, status, ms);
+        expected.push(accessLine(format, now, c.method, c.path, status, ms));
+        if (i % 7 === 0) now++;
+      }
+    }
+    // As bytes: a lone surrogate in a path is written as U+FFFD either way.
+    const bytes = (text: string) => new TextDecoder().decode(new TextEncoder().encode(text));
+    assert.equal(out.text(), bytes(expected.join("")), format);
   }
 });
