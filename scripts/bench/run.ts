@@ -461,6 +461,27 @@ async function serverSection(
       quiet!.requestsPerS >= 0.8 * constRate && quiet!.errors === 0,
       `server.ts --quiet (no access log); ${spreadText(quiet!)}; p99 ${quiet!.p99Ms} ms`,
     );
+    // CPU per request: what each costs, whatever share of the machine it got in its runs.
+    for (
+      const [name, summary] of [
+        ["server.cpu_us_per_offer", json!],
+        ["server.cpu_us_per_offer_quiet", quiet!],
+        ["deno.serve_constant_policy.cpu_us_per_request", policy!],
+      ] as const
+    ) {
+      report.add(
+        lowerIsBetter(
+          name,
+          summary.cpuUsPerRequest,
+          "µs",
+          "deno.serve_constant",
+          constant!.cpuUsPerRequest,
+        ),
+        "",
+        undefined,
+        `${summary.name}: CPU of the process (all threads) per request, median of the rounds`,
+      );
+    }
     report.add(
       lowerIsBetter("server.p99_ms", Math.max(json!.p99Ms, text!.p99Ms), "ms", "target", 5),
       "< 5 ms",
