@@ -364,6 +364,7 @@ async function serverSection(
       const servers = [
         await start("deno.serve_constant", ctx.deno, constArgs([])),
         await start("deno.serve_constant_policy", ctx.deno, constArgs(["--connection-policy"])),
+        await start("deno.serve_request_floor", ctx.deno, constArgs(["--read-request"])),
         ours,
         await start("server.ts --log-format text", ctx.deno, serverArgs(["--log-format", "text"])),
         await start("server.ts --quiet", ctx.deno, serverArgs(["--quiet"])),
@@ -385,8 +386,8 @@ async function serverSection(
     } finally {
       for (const server of started) await server.child.stop();
     }
-    const [constant, policy, json, text, quiet] = summaries;
-    const python = hasPython ? summaries[5] : undefined;
+    const [constant, policy, floor, json, text, quiet] = summaries;
+    const python = hasPython ? summaries[6] : undefined;
     const constRate = constant!.requestsPerS;
     report.add(
       higherIsBetter("deno.serve_constant", constRate, "requests/s"),
@@ -407,6 +408,19 @@ async function serverSection(
       `the constant handler through server.ts's accept loop (connection cap, idle timeout); ${
         spreadText(policy!)
       }`,
+    );
+    report.add(
+      higherIsBetter(
+        "deno.serve_request_floor",
+        floor!.requestsPerS,
+        "requests/s",
+        "deno.serve_constant",
+        constRate,
+      ),
+      "",
+      undefined,
+      "Deno.serve reading what an offer handler must (method, URL, 3 headers, peer address, body " +
+        `as text), constant answer; ${spreadText(floor!)}`,
     );
     if (python !== undefined) {
       report.add(
@@ -467,6 +481,7 @@ async function serverSection(
         ["server.cpu_us_per_offer", json!],
         ["server.cpu_us_per_offer_quiet", quiet!],
         ["deno.serve_constant_policy.cpu_us_per_request", policy!],
+        ["deno.serve_request_floor.cpu_us_per_request", floor!],
       ] as const
     ) {
       report.add(
