@@ -15,7 +15,13 @@ import { type CpuProfile, summariseProfile } from "./cpu_profile.ts";
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 
 /** What can be profiled. */
-const PROGRAMS = ["server", "constant", "constant-policy", "request-floor"] as const;
+const PROGRAMS = [
+  "server",
+  "constant",
+  "constant-policy",
+  "request-floor",
+  "request-floor-policy",
+] as const;
 type Program = typeof PROGRAMS[number];
 
 /** `--help` text. */
@@ -25,7 +31,8 @@ Usage: deno run -A scripts/bench/server_profile.ts [-- options]
   --log MODE          Access log: text, json (default) or quiet (--quiet)
   --program NAME      server (default), constant (scripts/bench/const_server.ts: the plain
                       Deno.serve baseline), constant-policy (the same through the server's
-                      accept loop) or request-floor (const_server.ts --read-request)
+                      accept loop), request-floor (const_server.ts --read-request) or
+                      request-floor-policy (both)
   --seconds N         Profiled seconds of load (default 5, at most 60), after a 1 s warm-up
   --connections N     wrk connections (default 64)
   --interval-us N     Sampling interval in µs (default 100)
@@ -129,8 +136,8 @@ export async function main(args: string[]): Promise<number> {
       "scripts/bench/const_server.ts",
       "--port",
       String(port),
-      ...(options.program === "constant-policy" ? ["--connection-policy"] : []),
-      ...(options.program === "request-floor" ? ["--read-request"] : []),
+      ...(options.program.endsWith("policy") ? ["--connection-policy"] : []),
+      ...(options.program.startsWith("request-floor") ? ["--read-request"] : []),
     ];
   // The inspector on a free port; /json/list there names the WebSocket of the main thread.
   const inspectPort = freeTcpPort();
