@@ -4,6 +4,7 @@ import { exitCodeFor } from "./lib/common/flags.ts";
 import { getLogger } from "@logtape/logtape";
 import { createHandler } from "./lib/server/http_app.ts";
 import { setupLogging } from "./lib/common/logging.ts";
+import { FixedAccessLog } from "./lib/server/access_log.ts";
 import { RequestDrain } from "./lib/server/request_drain.ts";
 import { RateLimiter } from "./lib/server/rate_limit.ts";
 import { parseServerArgs, SERVER_USAGE } from "./lib/server/config.ts";
@@ -42,7 +43,7 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   const { config } = command;
-  setupLogging({ format: config.logFormat, output: "stdout" });
+  const logging = setupLogging({ format: config.logFormat, output: "stdout" });
   const logger = getLogger(["gateway", "server"]);
   const catalog = new LiveCatalog(config.streams, { defaultName: config.defaultName });
   const store = new ReceiverStore({
@@ -123,7 +124,8 @@ export async function main(args: string[]): Promise<number> {
   const handler = createHandler({
     catalog: () => catalog.current,
     bodyTimeoutMs: config.bodyTimeoutS * 1000,
-    accessLog: config.accessLog,
+    accessLog: config.accessLog &&
+      new FixedAccessLog({ format: logging.format, writer: logging.writer }),
     protectReads: config.protectReads,
     maxConcurrent: config.maxConcurrent,
     maxPerAddress: config.maxPerAddress,
@@ -142,6 +144,7 @@ export async function main(args: string[]): Promise<number> {
     },
     metrics,
     scrape,
+    drain,
   });
   for (const [signal, listener] of signals) Deno.addSignalListener(signal, listener);
   try {
@@ -178,7 +181,7 @@ export async function main(args: string[]): Promise<number> {
           );
         },
         ...(tls === undefined ? {} : { tls }),
-      }, drain.wrap(handler));
+      }, handler);
     } catch (error) {
       logger.error("Cannot listen on {host}:{port}: {message}", {
         host: config.host,
@@ -195,6 +198,7 @@ export async function main(args: string[]): Promise<number> {
   } finally {
     for (const [signal, listener] of signals) Deno.removeSignalListener(signal, listener);
     await sap?.close();
+    logging.writer.flush(); // the last lines, before main() returns and the process exits
   }
 }
 

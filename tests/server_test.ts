@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { delay } from "../lib/common/delay.ts";
 import { readReceiveTarget } from "../lib/sdp/receive_target.ts";
-import { runDeno } from "../scripts/support/process.ts";
+import { freeTcpPort, waitForTcp } from "../scripts/support/endpoints.ts";
+import { Child, REPO_ROOT, runDeno } from "../scripts/support/process.ts";
 import { SERVER_PERMISSIONS } from "../scripts/support/server_flags.ts";
-import { startServer } from "../scripts/support/server_process.ts";
+import { serverDenoArgs, startServer } from "../scripts/support/server_process.ts";
 
 const offerText = Deno.readTextFileSync(new URL("./testdata/offer_vlc_style.sdp", import.meta.url));
 
@@ -182,4 +183,55 @@ Deno.test("server exits 2 naming the file when a TLS file cannot be read", async
   ]);
   assert.equal(result.code, 2);
   assert.match(result.stderr, /cannot read TLS files: .*\/nonexistent\/cert\.pem/);
+});
+
+Deno.test("server writes every batched access line, then 'Stopped', before it exits on SIGTERM (text and JSON)", async (t) => {
+  for (const format of ["text", "json"] as const) {
+    await t.step(format, async () => {
+      const port = freeTcpPort();
+      const lines: string[] = [];
+      await using child = new Child(
+        Deno.execPath(),
+        serverDenoArgs(["--host", "127.0.0.1", "--port", String(port), "--log-format", format]),
+        { cwd: REPO_ROOT, onStdoutLine: (line) => void lines.push(line) },
+      );
+      await waitForTcp(port, 15_000);
+      // 8 keep-alive clients, 400 offers; SIGTERM the moment the last answer is in, while the last
+      // lines are still in the log's buffer (it writes every 20 ms).
+      let sent = 0;
+      const client = async () => {
+        while (sent < 400) {
+          sent++;
+          const response = await fetch(`http://127.0.0.1:${port}/offer`, {
+            method: "POST",
+            headers: { "content-type": "application/sdp" },
+            body: offerText,
+          });
+          assert.equal(response.status, 200);
+          await response.body?.cancel();
+        }
+      };
+      await Promise.all(Array.from({ length: 8 }, client));
+      child.kill("SIGTERM");
+      assert.equal((await child.finished(15_000)).code, 0);
+      const access = lines.filter((line) =>
+        format === "json"
+          ? line.includes('"logger":"gateway.http"')
+          : line.includes("[INF] gateway·http: POST /offer 200 ")
+      );
+      assert.equal(access.length, 400, `${format}: one line per offer`);
+      const last = lines.filter((line) => line !== "").at(-1) ?? "";
+      assert.match(last, /Stopped/, "the last line is the stop, after every access line");
+      if (format === "json") {
+        for (const line of access) {
+          const { properties } = JSON.parse(line);
+          assert.deepEqual([properties.method, properties.path, properties.status], [
+            "POST",
+            "/offer",
+            200,
+          ]);
+        }
+      }
+    });
+  }
 });

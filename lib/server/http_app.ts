@@ -1,5 +1,6 @@
 // The SDP server's HTTP handler: routes, body limits, content negotiation and one error boundary that
 // turns known errors into problem+json responses (RFC 9457) and anything else into a plain 500.
+import { decodeUtf8 } from "../common/utf8.ts";
 import { getLogger } from "@logtape/logtape";
 import { bearerMatches, corsHeaders, preflightHeaders } from "./access_control.ts";
 import type { Catalog } from "./catalog.ts";
@@ -26,6 +27,8 @@ import {
 import { type ServerMetrics, UNKNOWN_STREAM } from "./metrics.ts";
 import { METRICS_PATH } from "../common/metrics_endpoint.ts";
 import { transportOf } from "../sdp/stream.ts";
+import { type AccessLog, logTapeAccessLog } from "./access_log.ts";
+import type { RequestDrain } from "./request_drain.ts";
 
 /** Options of {@link createHandler}. */
 export interface HandlerOptions {
@@ -49,13 +52,19 @@ export interface HandlerOptions {
   readonly maxPerAddress?: number;
   /** Refusals for /healthz; the handler records its own 503s here. */
   readonly load?: ServerLoad;
-  /** Log one line per request (default true); errors are logged either way. */
-  readonly accessLog?: boolean;
+  /**
+   * One line per request: an {@link AccessLog} (the server gives a FixedAccessLog writing into its
+   * log buffer), `true` (default) for LogTape's "gateway.http" logger, `false` for none. Errors are
+   * logged either way.
+   */
+  readonly accessLog?: boolean | AccessLog;
   /**
    * Receiver reports (`POST /streams/{name}/reports`, `GET /streams/{name}/receivers`): where they
    * are kept and their own per-address rate limit. Without it those paths answer 404.
    */
   readonly reports?: { readonly store: ReceiverStore; readonly rateLimiter?: RateLimiter };
+  /** Counts requests in flight for a graceful stop, and refuses new ones with 503 once it drains. */
+  readonly drain?: RequestDrain;
   /** Counts offers (`sdp_offers_total`) and reports. */
   readonly metrics?: ServerMetrics;
   /** Answers `GET /metrics` (lib/common/metrics_endpoint.ts); without it the path answers 404. */
@@ -76,6 +85,8 @@ const ECHO_CHARS = 80;
 /** Everything a request needs besides itself. */
 interface Context {
   readonly options: HandlerOptions;
+  readonly maxBodyBytes: number;
+  readonly bodyTimeoutMs: number;
   readonly answers: AnswerCache;
   readonly bodySlots: AddressLimit;
   /** What the report handlers need, when reports are on. */
@@ -130,43 +141,34 @@ export function problemResponse(error: ProblemError, instance: string): Response
 const CLOSE = { connection: "close" } as const;
 
 /**
- * Reads a request body up to `limit` bytes through the one bounded reader (readBodyLimited:
- * one buffer of at most `limit`, however the body is chunked). Beyond the limit it stops reading
- * and answers 413; a body not complete within `timeoutMs` gets 408, and one that breaks off (the
- * client went away, bad chunk framing) 400. Each of these closes the connection, so the rest of the
- * body is never read.
+ * The problem for a body read that failed: 408 when it was not complete within `timeoutMs`, 400
+ * when it broke off (the client went away, bad chunk framing). Each closes the connection, so the
+ * rest of the body is never read.
  */
-async function readBody(request: Request, limit: number, timeoutMs: number): Promise<Uint8Array> {
-  const declared = request.headers.get("content-length");
-  const declaredLength = declared === null ? undefined : Number(declared);
-  let body: Uint8Array | undefined;
-  try {
-    body = await readBodyLimited(request, limit, {
-      timeoutMs,
-      ...(declaredLength === undefined ? {} : { declaredLength }),
-    });
-  } catch (error) {
-    if ((error as Error)?.name === "TimeoutError") {
-      problem(408, `Request body not received within ${timeoutMs / 1000} s`, { headers: CLOSE });
-    }
-    problem(400, `Request body could not be read: ${printable(String(error), ECHO_CHARS)}`, {
-      headers: CLOSE,
-    });
+function bodyReadProblem(error: unknown, timeoutMs: number): never {
+  if ((error as Error)?.name === "TimeoutError") {
+    problem(408, `Request body not received within ${timeoutMs / 1000} s`, { headers: CLOSE });
   }
-  if (body === undefined) {
-    problem(
-      413,
-      declaredLength !== undefined && declaredLength > limit
-        ? `Request body of ${declaredLength} bytes is larger than the limit of ${limit} bytes`
-        : `Request body is larger than the limit of ${limit} bytes`,
-      { headers: CLOSE },
-    );
-  }
-  return body;
+  problem(400, `Request body could not be read: ${printable(String(error), ECHO_CHARS)}`, {
+    headers: CLOSE,
+  });
+}
+
+/** The 413 for a body over `limit` (refused before reading when its declared length is). */
+function bodyTooLarge(declaredLength: number | undefined, limit: number): never {
+  problem(
+    413,
+    declaredLength !== undefined && declaredLength > limit
+      ? `Request body of ${declaredLength} bytes is larger than the limit of ${limit} bytes`
+      : `Request body is larger than the limit of ${limit} bytes`,
+    { headers: CLOSE },
+  );
 }
 
 function mediaTypeOf(request: Request): string {
-  return (request.headers.get("content-type") ?? "").split(";", 1)[0]!.trim().toLowerCase();
+  const header = request.headers.get("content-type");
+  if (header === "application/sdp" || header === "application/json") return header;
+  return (header ?? "").split(";", 1)[0]!.trim().toLowerCase();
 }
 
 /** The client address a request came from, for per-address limits. */
@@ -174,55 +176,30 @@ function addressOf(info: Deno.ServeHandlerInfo | undefined): string {
   return (info?.remoteAddr as Deno.NetAddr | undefined)?.hostname ?? "unknown";
 }
 
-/** The offer SDP text and the form (`sdp` or `json`) the answer must take. */
-async function readOffer(
-  request: Request,
-  info: Deno.ServeHandlerInfo | undefined,
-  context: Context,
-): Promise<{ sdp: string; form: "sdp" | "json" }> {
-  const type = mediaTypeOf(request);
-  if (type !== "application/sdp" && type !== "application/json") {
-    await request.body?.cancel().catch(() => {});
-    problem(
-      415,
-      type === ""
-        ? "Missing Content-Type: send application/sdp or application/json"
-        : `Content-Type ${
-          printable(type, ECHO_CHARS)
-        } is not supported: send application/sdp or application/json`,
-      { headers: { "accept-post": "application/sdp, application/json" } },
-    );
-  }
-  // A slow body holds its slot for up to the body timeout: one address gets only a few.
-  const address = addressOf(info);
-  const slots = context.bodySlots;
-  if (!slots.tryAcquire(address)) {
-    await request.body?.cancel().catch(() => {});
-    problem(
-      429,
-      `Too many requests from this address are sending a body at once (at most ${slots.max}); ` +
-        "try again shortly",
-      { headers: { "retry-after": "1", ...CLOSE } },
-    );
-  }
-  let bytes: Uint8Array;
-  try {
-    bytes = await readBody(
-      request,
-      context.options.maxBodyBytes ?? HANDLER_DEFAULTS.maxBodyBytes,
-      context.options.bodyTimeoutMs ?? HANDLER_DEFAULTS.bodyTimeoutMs,
-    );
-  } finally {
-    slots.release(address);
-  }
+/** Throws 415 for an offer of media type `type` (neither SDP nor JSON), its body unread. */
+async function refuseOfferType(request: Request, type: string): Promise<never> {
+  await request.body?.cancel().catch(() => {});
+  problem(
+    415,
+    type === ""
+      ? "Missing Content-Type: send application/sdp or application/json"
+      : `Content-Type ${
+        printable(type, ECHO_CHARS)
+      } is not supported: send application/sdp or application/json`,
+    { headers: { "accept-post": "application/sdp, application/json" } },
+  );
+}
+
+/** The offer SDP in a body of media type `type` (application/sdp, or JSON `{"type":"offer","sdp"}`). */
+function offerSdp(bytes: Uint8Array, type: string): string {
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = decodeUtf8(bytes);
   } catch {
     problem(400, "Request body is not valid UTF-8");
   }
   if (text.trim() === "") problem(400, "Request body is empty: expected an SDP offer");
-  if (type === "application/sdp") return { sdp: text, form: "sdp" };
+  if (type === "application/sdp") return text;
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -242,19 +219,54 @@ async function readOffer(
   if (typeof description.sdp !== "string") {
     problem(400, 'Expected a string "sdp" member holding the SDP offer');
   }
-  return { sdp: description.sdp, form: "json" };
+  return description.sdp;
 }
 
+/**
+ * Answers an offer for `entry`. The body is read up to the limit through the one bounded reader
+ * (readBodyLimited: one buffer of at most the limit, however the body is chunked; a declared length
+ * over it is refused unread) within the body timeout, holding one of the address's body slots
+ * meanwhile. One async function with one await: each further layer cost a promise per request.
+ */
 async function handleOffer(
   request: Request,
   info: Deno.ServeHandlerInfo | undefined,
   entry: CatalogEntry,
   context: Context,
 ): Promise<Response> {
-  const offer = await readOffer(request, info, context);
+  const type = mediaTypeOf(request);
+  if (type !== "application/sdp" && type !== "application/json") {
+    return await refuseOfferType(request, type);
+  }
+  // A slow body holds its slot for up to the body timeout: one address gets only a few.
+  const address = addressOf(info);
+  const slots = context.bodySlots;
+  if (!slots.tryAcquire(address)) {
+    await request.body?.cancel().catch(() => {});
+    problem(
+      429,
+      `Too many requests from this address are sending a body at once (at most ${slots.max}); ` +
+        "try again shortly",
+      { headers: { "retry-after": "1", ...CLOSE } },
+    );
+  }
+  const limit = context.maxBodyBytes;
+  const timeoutMs = context.bodyTimeoutMs;
+  const declared = request.headers.get("content-length");
+  const declaredLength = declared === null ? undefined : Number(declared);
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = await readBodyLimited(request, limit, { timeoutMs, declaredLength });
+  } catch (error) {
+    bodyReadProblem(error, timeoutMs);
+  } finally {
+    slots.release(address);
+  }
+  if (bytes === undefined) bodyTooLarge(declaredLength, limit);
+  const sdp = offerSdp(bytes, type);
   let result;
   try {
-    result = context.answers.answer(offer.sdp, entry);
+    result = context.answers.answer(sdp, entry);
   } catch (error) {
     if (error instanceof SdpError) problem(400, `Invalid SDP offer: ${printable(error.message)}`);
     throw error;
@@ -279,10 +291,13 @@ async function handleOffer(
       },
     );
   }
-  return offer.form === "sdp"
-    ? new Response(result.sdp, { headers: { "content-type": "application/sdp" } })
+  return type === "application/sdp"
+    ? new Response(result.sdp, SDP_ANSWER_INIT)
     : Response.json({ type: "answer", sdp: result.sdp });
 }
+
+/** Response options of an SDP answer (one object for all: Deno copies what it needs). */
+const SDP_ANSWER_INIT: ResponseInit = { headers: { "content-type": "application/sdp" } };
 
 function catalogJson(catalog: Catalog): unknown {
   return {
@@ -308,13 +323,11 @@ function catalogJson(catalog: Catalog): unknown {
   };
 }
 
-function allowOnly(request: Request, allowed: readonly string[]): void {
-  if (!allowed.includes(request.method)) {
+function allowOnly(method: string, allowed: readonly string[]): void {
+  if (!allowed.includes(method)) {
     problem(
       405,
-      `Method ${printable(request.method, ECHO_CHARS)} is not allowed here; use ${
-        allowed.join(", ")
-      }`,
+      `Method ${printable(method, ECHO_CHARS)} is not allowed here; use ${allowed.join(", ")}`,
       { headers: { allow: allowed.join(", ") } },
     );
   }
@@ -381,12 +394,13 @@ function readsProtected(options: HandlerOptions): boolean {
 /** Admission before routing: preflight, rate limit and concurrency cap. Returns a response to send instead, if any. */
 function admit(
   request: Request,
+  method: string,
   path: string,
   info: Deno.ServeHandlerInfo | undefined,
   options: HandlerOptions,
   active: number,
 ): Response | undefined {
-  if (request.method === "OPTIONS") {
+  if (method === "OPTIONS") {
     const allow = allowedMethods(path);
     if (allow === undefined) return undefined; // 404 from the router
     return new Response(null, {
@@ -416,39 +430,41 @@ function admit(
 const READ = ["GET", "HEAD"] as const;
 const POST = ["POST"] as const;
 
-async function route(
+/** The response of the route `path` names; a promise for the routes that wait (offers, reports). */
+function route(
   request: Request,
+  method: string,
   path: string,
   info: Deno.ServeHandlerInfo | undefined,
   context: Context,
-): Promise<Response> {
+): Response | Promise<Response> {
   const { options } = context;
   const catalog = options.catalog();
   if (path === "/offer") {
-    allowOnly(request, POST);
+    allowOnly(method, POST);
     authorize(request, options, "offer");
-    return await handleOffer(request, info, catalog.defaultEntry, context);
+    return handleOffer(request, info, catalog.defaultEntry, context);
   }
   if (path === "/healthz") {
-    allowOnly(request, READ);
+    allowOnly(method, READ);
     const health = options.load?.health();
     if (health === undefined || health.status === "ok") return Response.json({ status: "ok" });
     // Refusing work: a load balancer or health check must see it.
     return Response.json(health, { status: 503, headers: { "retry-after": "1" } });
   }
   if (path === "/streams" || path === "/streams/") {
-    allowOnly(request, READ);
+    allowOnly(method, READ);
     authorize(request, options, "read");
     return Response.json(catalogJson(catalog));
   }
   const offerMatch = /^\/streams\/([^/]+)\/offer$/.exec(path);
   if (offerMatch !== null) {
-    allowOnly(request, POST);
+    allowOnly(method, POST);
     authorize(request, options, "offer");
-    return await handleOffer(request, info, lookup(catalog, offerMatch[1]!), context);
+    return handleOffer(request, info, lookup(catalog, offerMatch[1]!), context);
   }
   if (path === "/") {
-    allowOnly(request, READ);
+    allowOnly(method, READ);
     // Served even when reads are protected: the page then holds no catalog and asks for the token.
     const page = renderWebPage({
       ...(readsProtected(options) ? {} : { entries: catalog.entries() }),
@@ -457,28 +473,28 @@ async function route(
     return new Response(page, { headers: WEB_PAGE_HEADERS });
   }
   if (path === PLAYLIST_PATH) {
-    allowOnly(request, READ);
+    allowOnly(method, READ);
     authorize(request, options, "read");
     return new Response(buildPlaylist(catalog.entries().map((e) => e.stream)), {
       headers: PLAYLIST_HEADERS,
     });
   }
   if (path === METRICS_PATH && options.scrape !== undefined) {
-    allowOnly(request, READ);
+    allowOnly(method, READ);
     authorize(request, options, "read");
-    return await options.scrape(request);
+    return options.scrape(request);
   }
   if (context.reportDeps !== undefined) {
     if (REPORT_ROUTES.reports.test(path)) {
-      return await handleReport(request, info, context.reportDeps);
+      return handleReport(request, info, context.reportDeps);
     }
     if (REPORT_ROUTES.receivers.test(path)) {
-      return await handleReceivers(request, info, context.reportDeps);
+      return handleReceivers(request, info, context.reportDeps);
     }
   }
   const sdpMatch = /^\/streams\/([^/]+)\.sdp$/.exec(path);
   if (sdpMatch !== null) {
-    allowOnly(request, READ);
+    allowOnly(method, READ);
     authorize(request, options, "read");
     const entry = lookup(catalog, sdpMatch[1]!);
     return new Response(describeStream(entry), {
@@ -510,15 +526,22 @@ function offerStream(path: string, catalog: Catalog): string | undefined {
 
 /**
  * Builds the server's request handler. Every request is logged once (method, path, status, duration)
- * under the "gateway.http" category. Known errors answer problem+json; unknown ones are logged and
- * answered with a plain 500 that reveals nothing.
+ * through `accessLog`. Known errors answer problem+json; unknown ones are logged under
+ * "gateway.http" and answered with a plain 500 that reveals nothing.
  */
 export function createHandler(options: HandlerOptions): Handler {
   const logger = getLogger(["gateway", "http"]);
+  const accessLog = options.accessLog === false
+    ? undefined
+    : options.accessLog === true || options.accessLog === undefined
+    ? logTapeAccessLog()
+    : options.accessLog;
   const bodySlots = new AddressLimit(options.maxPerAddress ?? HANDLER_DEFAULTS.maxPerAddress);
   const reports = options.reports;
   const context: Context = {
     options,
+    maxBodyBytes: options.maxBodyBytes ?? HANDLER_DEFAULTS.maxBodyBytes,
+    bodyTimeoutMs: options.bodyTimeoutMs ?? HANDLER_DEFAULTS.bodyTimeoutMs,
     answers: new AnswerCache(),
     bodySlots,
     ...(reports === undefined ? {} : {
@@ -539,55 +562,58 @@ export function createHandler(options: HandlerOptions): Handler {
     }),
   };
   let active = 0;
+  const drain = options.drain;
+  const corsOrigin = options.corsOrigin;
   return async (request, info) => {
-    const started = performance.now();
-    let path = "-";
-    let response: Response;
-    active++;
+    if (drain !== undefined && !drain.begin()) return await drain.refuse(request);
     try {
-      // Routing reads the request target only, never the Host header (which may say anything).
-      const target = requestPath(request.url, request.headers.get("host"));
-      if (target === undefined) problem(400, "Malformed Host header: expected host[:port]");
-      path = target;
-      response = admit(request, path, info, options, active) ??
-        await route(request, path, info, context);
-    } catch (error) {
-      if (error instanceof ProblemError) {
-        response = problemResponse(error, path);
-      } else {
-        logger.error("Unhandled error on {method} {path}: {error}", {
-          method: request.method,
-          path,
-          error,
-        });
-        response = new Response("Internal Server Error\n", {
-          status: 500,
-          headers: { "content-type": "text/plain; charset=utf-8" },
-        });
+      // The clock is read only for the access line's duration.
+      const started = accessLog === undefined ? 0 : performance.now();
+      const method = request.method;
+      let path = "-";
+      let response: Response;
+      active++;
+      try {
+        // Routing reads the request target only, never the Host header (which may say anything).
+        const target = requestPath(request.url, request.headers.get("host"));
+        if (target === undefined) problem(400, "Malformed Host header: expected host[:port]");
+        path = target;
+        const routed = admit(request, method, path, info, options, active) ??
+          route(request, method, path, info, context);
+        response = routed instanceof Response ? routed : await routed;
+      } catch (error) {
+        if (error instanceof ProblemError) {
+          response = problemResponse(error, path);
+        } else {
+          logger.error("Unhandled error on {method} {path}: {error}", { method, path, error });
+          response = new Response("Internal Server Error\n", {
+            status: 500,
+            headers: { "content-type": "text/plain; charset=utf-8" },
+          });
+        }
       }
+      active--;
+      if (options.metrics !== undefined && method === "POST") {
+        const stream = offerStream(path, options.catalog());
+        if (stream !== undefined) options.metrics.countOffer(stream, response.status);
+      }
+      if (request.bodyUsed === false && request.body !== null) {
+        await request.body.cancel().catch(() => {});
+      }
+      if (corsOrigin !== undefined) {
+        const cors = corsHeaders(corsOrigin, request.headers.get("origin"));
+        for (const name in cors) response.headers.set(name, cors[name]!);
+      }
+      if (method === "HEAD") {
+        response = new Response(null, { status: response.status, headers: response.headers });
+      }
+      if (accessLog !== undefined) {
+        const durationMs = Math.round((performance.now() - started) * 100) / 100;
+        accessLog.record(method, path, response.status, durationMs);
+      }
+      return response;
+    } finally {
+      drain?.end();
     }
-    active--;
-    if (options.metrics !== undefined && request.method === "POST") {
-      const stream = offerStream(path, options.catalog());
-      if (stream !== undefined) options.metrics.countOffer(stream, response.status);
-    }
-    if (request.bodyUsed === false && request.body !== null) {
-      await request.body.cancel().catch(() => {});
-    }
-    const cors = corsHeaders(options.corsOrigin, request.headers.get("origin"));
-    for (const [name, value] of Object.entries(cors)) response.headers.set(name, value);
-    if (request.method === "HEAD") {
-      response = new Response(null, { status: response.status, headers: response.headers });
-    }
-    if (options.accessLog !== false) {
-      const durationMs = Math.round((performance.now() - started) * 100) / 100;
-      logger.info("{method} {path} {status} {durationMs}ms", {
-        method: request.method,
-        path,
-        status: response.status,
-        durationMs,
-      });
-    }
-    return response;
   };
 }

@@ -1,6 +1,7 @@
 // Validation of receiver reports (lib/common/receiver_report.ts) arriving from the network: a JSON
 // object of bounded size whose known keys have the right types, numbers finite and in range, strings
 // bounded, well-formed and free of control characters. Unknown keys are ignored and never stored.
+import { decodeUtf8 } from "../common/utf8.ts";
 import { RECEIVER_ID_PATTERN, REPORT_LIMITS } from "../common/receiver_report.ts";
 import { isRecord } from "../common/json_checks.ts";
 
@@ -245,7 +246,7 @@ function recordOf(raw: unknown, field: string, type: "stats" | "summary"): Repor
 export function parseReport(bytes: Uint8Array, stream: string): ValidReport {
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    json = JSON.parse(decodeUtf8(bytes));
   } catch (error) {
     throw new ReportError("", `Report is not valid UTF-8 JSON: ${(error as Error).message}`);
   }

@@ -1,5 +1,7 @@
 // Graceful shutdown for Deno.serve: aborting its signal cuts request bodies still being received, so
 // the server first drains — new requests get 503, in-flight ones finish — and only then shuts down.
+// The server's handler counts through begin()/end() itself (createHandler's `drain`); wrap() does it
+// for any other handler.
 import type { Handler } from "./http_app.ts";
 
 /** Counts in-flight requests and turns new ones away once draining starts. */
@@ -13,26 +15,45 @@ export class RequestDrain {
     return this.#active;
   }
 
+  /**
+   * Counts a request in, or returns false once draining has started (answer it with
+   * {@link refuse} then). Every true must be matched by one {@link end}.
+   */
+  begin(): boolean {
+    if (this.#draining) return false;
+    this.#active++;
+    return true;
+  }
+
+  /** Counts a request out; the last one out of a drain resolves it. */
+  end(): void {
+    this.#active--;
+    if (this.#active === 0 && this.#idle.length > 0) {
+      for (const resolve of this.#idle.splice(0)) resolve();
+    }
+  }
+
+  /** The 503 for a request that arrives while draining (its body is not read). */
+  async refuse(request: Request): Promise<Response> {
+    await request.body?.cancel().catch(() => {});
+    return new Response("Service Unavailable: shutting down\n", {
+      status: 503,
+      headers: {
+        "content-type": "text/plain; charset=utf-8",
+        connection: "close",
+        "retry-after": "1",
+      },
+    });
+  }
+
   /** Wraps a handler so that its requests are counted and refused with 503 while draining. */
   wrap(handler: Handler): Handler {
     return async (request, info) => {
-      if (this.#draining) {
-        await request.body?.cancel().catch(() => {});
-        return new Response("Service Unavailable: shutting down\n", {
-          status: 503,
-          headers: {
-            "content-type": "text/plain; charset=utf-8",
-            connection: "close",
-            "retry-after": "1",
-          },
-        });
-      }
-      this.#active++;
+      if (!this.begin()) return await this.refuse(request);
       try {
         return await handler(request, info);
       } finally {
-        this.#active--;
-        if (this.#active === 0) { for (const resolve of this.#idle.splice(0)) resolve(); }
+        this.end();
       }
     };
   }

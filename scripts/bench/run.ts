@@ -28,10 +28,11 @@ import {
   searchCapacity,
 } from "./receive_bench.ts";
 import {
+  measureInterleaved,
   measureServerMemory,
-  measureThroughput,
   type ServerBenchContext,
   type ServerUnderTest,
+  spreadText,
   startServer,
 } from "./server_bench.ts";
 
@@ -54,6 +55,8 @@ interface Plan {
   readonly clientMemoryWarmS: number;
   readonly clientMemoryS: number;
   readonly wrkS: number;
+  /** Interleaved rounds of the server comparison (each server measured once per round). */
+  readonly serverRounds: number;
   readonly serverOffers: number;
 }
 
@@ -86,6 +89,7 @@ const FULL: Plan = {
   clientMemoryWarmS: 10,
   clientMemoryS: 60,
   wrkS: 10,
+  serverRounds: 3,
   serverOffers: 100_000,
 };
 
@@ -99,7 +103,8 @@ const QUICK: Plan = {
   firstPacketRuns: 3,
   clientMemoryWarmS: 3,
   clientMemoryS: 5,
-  wrkS: 3,
+  wrkS: 2,
+  serverRounds: 3,
   serverOffers: 10_000,
 };
 
@@ -331,118 +336,173 @@ async function serverSection(
   sections: ReadonlySet<Section>,
 ) {
   if (sections.has("server")) {
-    log(`server: wrk -t1 -c64 for ${plan.wrkS} s each (after a 1 s warm-up)`);
-    const constPort = freeTcpPort();
-    const constant = await startServer(
-      "deno.serve_constant",
-      ctx.deno,
-      [
-        "run",
-        "--quiet",
-        "--allow-net",
-        "scripts/bench/const_server.ts",
-        "--port",
-        String(constPort),
-      ],
-      constPort,
-      ctx.root,
+    log(
+      `server: wrk -t1 -c64, ${plan.serverRounds} interleaved rounds of ${plan.wrkS} s per server ` +
+        "(after a 1 s warm-up each)",
     );
-    let constRate: number;
+    const started: ServerUnderTest[] = [];
+    const start = async (name: string, command: string, args: (port: number) => string[]) => {
+      const port = freeTcpPort();
+      const server = await startServer(name, command, args(port), port, ctx.root);
+      started.push(server);
+      return server;
+    };
+    const constArgs = (extra: string[]) => (port: number) => [
+      "run",
+      "--quiet",
+      "--allow-net",
+      "scripts/bench/const_server.ts",
+      "--port",
+      String(port),
+      ...extra,
+    ];
+    const serverArgs = (extra: string[]) => (port: number) =>
+      serverDenoArgs(["--host", "127.0.0.1", "--port", String(port), ...extra]);
+    let summaries;
+    let hasPython = false;
     try {
-      constRate = (await measureThroughput(ctx, constant, plan.wrkS)).requestsPerS;
+      const servers = [
+        await start("deno.serve_constant", ctx.deno, constArgs([])),
+        await start("deno.serve_constant_policy", ctx.deno, constArgs(["--connection-policy"])),
+        await start("deno.serve_request_floor", ctx.deno, constArgs(["--read-request"])),
+        ours,
+        await start("server.ts --log-format text", ctx.deno, serverArgs(["--log-format", "text"])),
+        await start("server.ts --quiet", ctx.deno, serverArgs(["--quiet"])),
+      ];
+      const python = await findAiohttpPython();
+      if (python === undefined) {
+        report.skip("python.aiohttp", "no python3 with aiohttp (apt-get install python3-aiohttp)");
+      } else {
+        hasPython = true;
+        servers.push(
+          await start("python.aiohttp", python, (port) => [
+            "scripts/bench/aiohttp_server.py",
+            "--port",
+            String(port),
+          ]),
+        );
+      }
+      summaries = await measureInterleaved(ctx, servers, plan.serverRounds, plan.wrkS);
     } finally {
-      await constant.child.stop();
+      for (const server of started) await server.child.stop();
     }
+    const [constant, policy, floor, json, text, quiet] = summaries;
+    const python = hasPython ? summaries[6] : undefined;
+    const constRate = constant!.requestsPerS;
     report.add(
       higherIsBetter("deno.serve_constant", constRate, "requests/s"),
       "",
       undefined,
-      "Deno.serve, reads the body, constant answer",
+      `Deno.serve, reads the body, constant answer; ${spreadText(constant!)}`,
     );
-    const python = await findAiohttpPython();
-    let pythonRate: number | undefined;
-    if (python === undefined) {
-      report.skip("python.aiohttp", "no python3 with aiohttp (apt-get install python3-aiohttp)");
-    } else {
-      const pyPort = freeTcpPort();
-      const aiohttp = await startServer(
-        "python.aiohttp",
-        python,
-        ["scripts/bench/aiohttp_server.py", "--port", String(pyPort)],
-        pyPort,
-        ctx.root,
-      );
-      try {
-        pythonRate = (await measureThroughput(ctx, aiohttp, plan.wrkS)).requestsPerS;
-      } finally {
-        await aiohttp.child.stop();
-      }
+    report.add(
+      higherIsBetter(
+        "deno.serve_constant_policy",
+        policy!.requestsPerS,
+        "requests/s",
+        "deno.serve_constant",
+        constRate,
+      ),
+      "",
+      undefined,
+      `the constant handler through server.ts's accept loop (connection cap, idle timeout); ${
+        spreadText(policy!)
+      }`,
+    );
+    report.add(
+      higherIsBetter(
+        "deno.serve_request_floor",
+        floor!.requestsPerS,
+        "requests/s",
+        "deno.serve_constant",
+        constRate,
+      ),
+      "",
+      undefined,
+      "Deno.serve reading what an offer handler must (method, URL, 3 headers, peer address, body " +
+        `as text), constant answer; ${spreadText(floor!)}`,
+    );
+    if (python !== undefined) {
       report.add(
-        higherIsBetter("python.aiohttp", pythonRate, "requests/s"),
+        higherIsBetter("python.aiohttp", python.requestsPerS, "requests/s"),
         "",
         undefined,
-        "aiohttp port of the offer/answer, no access log",
+        `aiohttp port of the offer/answer, no access log; ${spreadText(python)}`,
       );
     }
-    const result = await measureThroughput(ctx, ours, plan.wrkS);
-    const errors = result.non2xx + result.socketErrors;
-    // The same server with --quiet (no access log line per request), for comparison.
-    const quietPort = freeTcpPort();
-    const quiet = await startServer(
-      "server.ts --quiet",
-      ctx.deno,
-      serverDenoArgs(["--host", "127.0.0.1", "--port", String(quietPort), "--quiet"]),
-      quietPort,
-      ctx.root,
-    );
-    try {
-      const quietResult = await measureThroughput(ctx, quiet, plan.wrkS);
+    for (
+      const [name, vsName, summary, what] of [
+        ["server.offers_per_s", "server.offers_per_s_vs_original", json!, "JSON access log"],
+        [
+          "server.offers_per_s_text",
+          "server.offers_per_s_vs_original_text",
+          text!,
+          "text access log",
+        ],
+      ] as const
+    ) {
       report.add(
-        higherIsBetter(
-          "server.offers_per_s_quiet",
-          quietResult.requestsPerS,
-          "requests/s",
-          "deno.serve_constant",
-          constRate,
-        ),
-        "",
-        undefined,
-        `server.ts --quiet (no access log); p99 ${quietResult.p99Ms} ms`,
+        higherIsBetter(name, summary.requestsPerS, "requests/s", "deno.serve_constant", constRate),
+        "ratio >= 0.5",
+        summary.requestsPerS >= 0.5 * constRate && summary.errors === 0,
+        `server.ts, ${what} to /dev/null; ${spreadText(summary)}; p99 ${summary.p99Ms} ms; ` +
+          `${summary.errors} errors`,
       );
-    } finally {
-      await quiet.child.stop();
+      if (python !== undefined) {
+        report.add(
+          higherIsBetter(
+            vsName,
+            summary.requestsPerS,
+            "requests/s",
+            "python.aiohttp",
+            python.requestsPerS,
+          ),
+          "ratio >= 3",
+          summary.requestsPerS >= 3 * python.requestsPerS,
+          what,
+        );
+      }
     }
     report.add(
       higherIsBetter(
-        "server.offers_per_s",
-        result.requestsPerS,
+        "server.offers_per_s_quiet",
+        quiet!.requestsPerS,
         "requests/s",
         "deno.serve_constant",
         constRate,
       ),
       "ratio >= 0.8",
-      result.requestsPerS >= 0.8 * constRate && errors === 0,
-      `server.ts, JSON request log to /dev/null; ${errors} errors`,
+      quiet!.requestsPerS >= 0.8 * constRate && quiet!.errors === 0,
+      `server.ts --quiet (no access log); ${spreadText(quiet!)}; p99 ${quiet!.p99Ms} ms`,
     );
-    if (pythonRate !== undefined) {
+    // CPU per request: what each costs, whatever share of the machine it got in its runs.
+    for (
+      const [name, summary] of [
+        ["server.cpu_us_per_offer", json!],
+        ["server.cpu_us_per_offer_quiet", quiet!],
+        ["deno.serve_constant_policy.cpu_us_per_request", policy!],
+        ["deno.serve_request_floor.cpu_us_per_request", floor!],
+      ] as const
+    ) {
       report.add(
-        higherIsBetter(
-          "server.offers_per_s_vs_original",
-          result.requestsPerS,
-          "requests/s",
-          "python.aiohttp",
-          pythonRate,
+        lowerIsBetter(
+          name,
+          summary.cpuUsPerRequest,
+          "µs",
+          "deno.serve_constant",
+          constant!.cpuUsPerRequest,
         ),
-        "ratio >= 3",
-        result.requestsPerS >= 3 * pythonRate,
         "",
+        undefined,
+        `${summary.name}: CPU of the process (all threads) per request, median of the rounds`,
       );
     }
     report.add(
-      lowerIsBetter("server.p99_ms", result.p99Ms, "ms", "target", 5),
+      lowerIsBetter("server.p99_ms", Math.max(json!.p99Ms, text!.p99Ms), "ms", "target", 5),
       "< 5 ms",
-      result.p99Ms < 5,
-      `p50 ${result.p50Ms} ms, 64 connections`,
+      Math.max(json!.p99Ms, text!.p99Ms) < 5,
+      `median p99 of the JSON (${json!.p99Ms} ms) and text (${text!.p99Ms} ms) runs, whichever ` +
+        `is higher; p50 ${json!.p50Ms} ms, 64 connections`,
     );
   }
   if (sections.has("memory")) {

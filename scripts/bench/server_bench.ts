@@ -4,7 +4,8 @@
 import { delay } from "../../lib/common/delay.ts";
 import { waitForTcp } from "../support/endpoints.ts";
 import { Child } from "../support/process.ts";
-import { rssKiB } from "../support/proc_counters.ts";
+import { CLOCK_TICKS_PER_S, cpuTicks, rssKiB } from "../support/proc_counters.ts";
+import { median } from "./figures.ts";
 
 /** One wrk run. */
 export interface WrkResult {
@@ -110,6 +111,86 @@ export async function measureThroughput(
       `p99 ${result.p99Ms} ms, ${result.non2xx} non-2xx, ${result.socketErrors} socket errors`,
   );
   return result;
+}
+
+/** The runs of one server in an interleaved comparison, summarised. */
+export interface WrkSummary {
+  readonly name: string;
+  readonly runs: readonly WrkResult[];
+  /** Median requests/s over the runs. */
+  readonly requestsPerS: number;
+  readonly minRequestsPerS: number;
+  readonly maxRequestsPerS: number;
+  /** Median p99 and p50 over the runs. */
+  readonly p99Ms: number;
+  readonly p50Ms: number;
+  /** Non-2xx responses and socket errors, summed over the runs. */
+  readonly errors: number;
+  /**
+   * Median CPU time of the server process (all its threads) per answered request, in µs: less
+   * disturbed by other load on the machine than requests/s, which also measure how much CPU the
+   * server got.
+   */
+  readonly cpuUsPerRequest: number;
+}
+
+/** Median, spread and error count of `runs`. */
+export function summariseRuns(
+  name: string,
+  runs: readonly WrkResult[],
+  cpuUs: readonly number[],
+): WrkSummary {
+  const rates = runs.map((r) => r.requestsPerS);
+  return {
+    name,
+    runs,
+    requestsPerS: median(rates),
+    minRequestsPerS: Math.min(...rates),
+    maxRequestsPerS: Math.max(...rates),
+    p99Ms: median(runs.map((r) => r.p99Ms)),
+    p50Ms: median(runs.map((r) => r.p50Ms)),
+    errors: runs.reduce((sum, r) => sum + r.non2xx + r.socketErrors, 0),
+    cpuUsPerRequest: median(runs.map((r, i) => cpuUs[i]! / Math.max(1, r.requests))),
+  };
+}
+
+/** `median (min-max)` of a summary's requests/s and its CPU per request, for a row's note. */
+export function spreadText(summary: WrkSummary): string {
+  return `median of ${summary.runs.length} (${summary.minRequestsPerS.toFixed(0)}-${
+    summary.maxRequestsPerS.toFixed(0)
+  }), ${summary.cpuUsPerRequest.toFixed(1)} µs CPU/request`;
+}
+
+/**
+ * Throughput of several servers compared fairly on a shared, noisy machine: each is warmed up for
+ * 1 s, then `rounds` rounds measure every server once for `seconds` in turn, so a burst of other
+ * load falls on all of them rather than on one. Returns one summary per server, in order.
+ */
+export async function measureInterleaved(
+  ctx: ServerBenchContext,
+  servers: readonly ServerUnderTest[],
+  rounds: number,
+  seconds: number,
+): Promise<WrkSummary[]> {
+  for (const server of servers) await runWrk(ctx, server.url, { seconds: 1 });
+  const runs = servers.map((): WrkResult[] => []);
+  const cpuUs = servers.map((): number[] => []);
+  for (let round = 1; round <= rounds; round++) {
+    for (const [i, server] of servers.entries()) {
+      const ticks = cpuTicks(server.child.pid);
+      const result = await runWrk(ctx, server.url, { seconds });
+      const us = (cpuTicks(server.child.pid) - ticks) * 1e6 / CLOCK_TICKS_PER_S;
+      runs[i]!.push(result);
+      cpuUs[i]!.push(us);
+      ctx.log(
+        `  round ${round}/${rounds} ${server.name}: ${result.requestsPerS.toFixed(0)} req/s, ` +
+          `p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, ` +
+          `${(us / Math.max(1, result.requests)).toFixed(1)} µs CPU/request, ` +
+          `${result.non2xx} non-2xx, ${result.socketErrors} socket errors`,
+      );
+    }
+  }
+  return servers.map((server, i) => summariseRuns(server.name, runs[i]!, cpuUs[i]!));
 }
 
 /** RSS of a server before and after a fixed number of offers. */

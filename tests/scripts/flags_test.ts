@@ -19,6 +19,8 @@ const SCRIPTS = [
   ["scripts/bench/run.ts", "bench"],
   ["scripts/bench/bare_loop.ts", "bare_loop"],
   ["scripts/bench/const_server.ts", "const_server"],
+  ["scripts/bench/server_profile.ts", "server_profile"],
+  ["scripts/bench/access_log_bench.ts", "access_log_bench"],
 ] as const;
 
 async function run(script: string, args: string[]) {
