@@ -6,6 +6,7 @@ import { bearerMatches, corsHeaders, preflightHeaders } from "./access_control.t
 import type { Catalog } from "./catalog.ts";
 import type { CatalogEntry } from "../sdp/stream.ts";
 import { ProblemError, SdpError } from "../common/errors.ts";
+import { bodyReadProblem, bodyTooLarge, CLOSE, problem, problemResponse } from "./problem.ts";
 import type { RateLimiter } from "./rate_limit.ts";
 import { readBodyLimited } from "../common/read_limited.ts";
 import { AnswerCache } from "./answer_cache.ts";
@@ -93,77 +94,11 @@ interface Context {
   readonly reportDeps?: ReportDeps;
 }
 
+/** Offer paths (besides `/offer`, the default stream's). */
+const OFFER_ROUTE = /^\/streams\/([^/]+)\/offer$/;
+
 /** A request handler as Deno.serve takes it. */
 export type Handler = (request: Request, info?: Deno.ServeHandlerInfo) => Promise<Response>;
-
-const STATUS_TITLES: Record<number, string> = {
-  400: "Bad Request",
-  401: "Unauthorized",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  406: "Not Acceptable",
-  408: "Request Timeout",
-  413: "Content Too Large",
-  415: "Unsupported Media Type",
-  429: "Too Many Requests",
-  503: "Service Unavailable",
-};
-
-/** Throws a ProblemError with the standard title of `status`. */
-function problem(
-  status: number,
-  detail: string,
-  options: { extensions?: Record<string, unknown>; headers?: Record<string, string> } = {},
-): never {
-  throw new ProblemError(status, STATUS_TITLES[status] ?? "Error", detail, options);
-}
-
-/** Longest request path echoed as a problem's `instance`; a longer one is left out. */
-const MAX_INSTANCE_CHARS = 256;
-
-/** An `application/problem+json` response (RFC 9457 §3) for a ProblemError. */
-export function problemResponse(error: ProblemError, instance: string): Response {
-  const body = {
-    type: "about:blank",
-    title: error.title,
-    status: error.status,
-    detail: error.message,
-    ...(instance.length > MAX_INSTANCE_CHARS ? {} : { instance }),
-    ...error.extensions,
-  };
-  return new Response(JSON.stringify(body), {
-    status: error.status,
-    headers: { "content-type": "application/problem+json", ...error.headers },
-  });
-}
-
-/** Response headers that make the connection close once the response is sent. */
-const CLOSE = { connection: "close" } as const;
-
-/**
- * The problem for a body read that failed: 408 when it was not complete within `timeoutMs`, 400
- * when it broke off (the client went away, bad chunk framing). Each closes the connection, so the
- * rest of the body is never read.
- */
-function bodyReadProblem(error: unknown, timeoutMs: number): never {
-  if ((error as Error)?.name === "TimeoutError") {
-    problem(408, `Request body not received within ${timeoutMs / 1000} s`, { headers: CLOSE });
-  }
-  problem(400, `Request body could not be read: ${printable(String(error), ECHO_CHARS)}`, {
-    headers: CLOSE,
-  });
-}
-
-/** The 413 for a body over `limit` (refused before reading when its declared length is). */
-function bodyTooLarge(declaredLength: number | undefined, limit: number): never {
-  problem(
-    413,
-    declaredLength !== undefined && declaredLength > limit
-      ? `Request body of ${declaredLength} bytes is larger than the limit of ${limit} bytes`
-      : `Request body is larger than the limit of ${limit} bytes`,
-    { headers: CLOSE },
-  );
-}
 
 function mediaTypeOf(request: Request): string {
   const header = request.headers.get("content-type");
@@ -258,11 +193,11 @@ async function handleOffer(
   try {
     bytes = await readBodyLimited(request, limit, { timeoutMs, declaredLength });
   } catch (error) {
-    bodyReadProblem(error, timeoutMs);
+    bodyReadProblem(error, timeoutMs, "Request body");
   } finally {
     slots.release(address);
   }
-  if (bytes === undefined) bodyTooLarge(declaredLength, limit);
+  if (bytes === undefined) bodyTooLarge(declaredLength, limit, "Request body");
   const sdp = offerSdp(bytes, type);
   let result;
   try {
@@ -369,7 +304,7 @@ function authorize(request: Request, options: HandlerOptions, kind: "offer" | "r
 /** The Allow header value for a path, or undefined when no route matches. */
 function allowedMethods(path: string): string | undefined {
   if (
-    path === "/offer" || /^\/streams\/[^/]+\/offer$/.test(path) || REPORT_ROUTES.reports.test(path)
+    path === "/offer" || OFFER_ROUTE.test(path) || REPORT_ROUTES.reports.test(path)
   ) {
     return "POST, OPTIONS";
   }
@@ -457,7 +392,7 @@ function route(
     authorize(request, options, "read");
     return Response.json(catalogJson(catalog));
   }
-  const offerMatch = /^\/streams\/([^/]+)\/offer$/.exec(path);
+  const offerMatch = OFFER_ROUTE.exec(path);
   if (offerMatch !== null) {
     allowOnly(method, POST);
     authorize(request, options, "offer");
@@ -508,12 +443,11 @@ function route(
 }
 
 /**
- * The `stream` label of a request to an offer path: the default stream for `/offer`, the catalog
- * stream named, {@link UNKNOWN_STREAM} for a name not in the catalog; undefined for other paths.
+ * The `stream` label of a request to a path `pattern` matches: the catalog stream named,
+ * {@link UNKNOWN_STREAM} for a name not in the catalog; undefined when the path does not match.
  */
-function offerStream(path: string, catalog: Catalog): string | undefined {
-  if (path === "/offer") return catalog.defaultEntry.stream.name;
-  const raw = /^\/streams\/([^/]+)\/offer$/.exec(path)?.[1];
+function streamLabel(path: string, pattern: RegExp, catalog: Catalog): string | undefined {
+  const raw = pattern.exec(path)?.[1];
   if (raw === undefined) return undefined;
   let name: string;
   try {
@@ -522,6 +456,12 @@ function offerStream(path: string, catalog: Catalog): string | undefined {
     return UNKNOWN_STREAM;
   }
   return catalog.get(name) === undefined ? UNKNOWN_STREAM : name;
+}
+
+/** The `stream` label of an offer: the default stream for `/offer`; undefined for other paths. */
+function offerStream(path: string, catalog: Catalog): string | undefined {
+  if (path === "/offer") return catalog.defaultEntry.stream.name;
+  return streamLabel(path, OFFER_ROUTE, catalog);
 }
 
 /**
@@ -572,14 +512,17 @@ export function createHandler(options: HandlerOptions): Handler {
       const method = request.method;
       let path = "-";
       let response: Response;
+      // False while the request may still be refused before its route (400 Host, 429, 503).
+      let admitted = false;
       active++;
       try {
         // Routing reads the request target only, never the Host header (which may say anything).
         const target = requestPath(request.url, request.headers.get("host"));
         if (target === undefined) problem(400, "Malformed Host header: expected host[:port]");
         path = target;
-        const routed = admit(request, method, path, info, options, active) ??
-          route(request, method, path, info, context);
+        const early = admit(request, method, path, info, options, active);
+        admitted = true;
+        const routed = early ?? route(request, method, path, info, context);
         response = routed instanceof Response ? routed : await routed;
       } catch (error) {
         if (error instanceof ProblemError) {
@@ -594,8 +537,14 @@ export function createHandler(options: HandlerOptions): Handler {
       }
       active--;
       if (options.metrics !== undefined && method === "POST") {
-        const stream = offerStream(path, options.catalog());
+        const catalog = options.catalog();
+        const stream = offerStream(path, catalog);
         if (stream !== undefined) options.metrics.countOffer(stream, response.status);
+        // The report handler counts what it answers; the refusals before it are counted here.
+        const reportStream = admitted
+          ? undefined
+          : streamLabel(path, REPORT_ROUTES.reports, catalog);
+        if (reportStream !== undefined) options.metrics.countReport(reportStream, response.status);
       }
       if (request.bodyUsed === false && request.body !== null) {
         await request.body.cancel().catch(() => {});

@@ -2,9 +2,9 @@
 // rate-limited, behind the token) and `GET /streams/{name}/receivers` (the receivers' last reports
 // and totals as JSON). Errors are problem+json (RFC 9457); http_app.ts routes requests here.
 import { ProblemError } from "../common/errors.ts";
-import { readLimited } from "../common/read_limited.ts";
+import { readBodyLimited } from "../common/read_limited.ts";
 import { REPORT_CONTENT_TYPE, REPORT_LIMITS } from "../common/receiver_report.ts";
-import { problemResponse } from "./http_app.ts";
+import { bodyReadProblem, bodyTooLarge, CLOSE, problem, problemResponse } from "./problem.ts";
 import type { AddressLimit } from "./address_limit.ts";
 import type { RateLimiter } from "./rate_limit.ts";
 import type { ReceiverStore } from "./receiver_store.ts";
@@ -47,21 +47,6 @@ export interface ReportDeps {
   readonly bodyTimeoutMs?: number;
 }
 
-const TITLES: Record<number, string> = {
-  400: "Bad Request",
-  401: "Unauthorized",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  408: "Request Timeout",
-  413: "Content Too Large",
-  415: "Unsupported Media Type",
-  429: "Too Many Requests",
-};
-
-function problem(status: number, detail: string, headers: Record<string, string> = {}): never {
-  throw new ProblemError(status, TITLES[status] ?? "Error", detail, { headers });
-}
-
 function addressOf(info: Deno.ServeHandlerInfo | undefined): string {
   return (info?.remoteAddr as Deno.NetAddr | undefined)?.hostname ?? "unknown";
 }
@@ -90,7 +75,7 @@ function limitRate(info: Deno.ServeHandlerInfo | undefined, deps: ReportDeps): v
   const wait = deps.rateLimiter?.take(addressOf(info)) ?? 0;
   if (wait > 0) {
     problem(429, "Too many requests from this address; slow down", {
-      "retry-after": String(Math.max(1, Math.ceil(wait))),
+      headers: { "retry-after": String(Math.max(1, Math.ceil(wait))) },
     });
   }
 }
@@ -103,39 +88,30 @@ function authorize(request: Request, deps: ReportDeps, access: "report" | "read"
     401,
     header === null ? "This server requires a bearer token" : "The bearer token is not valid",
     {
-      "www-authenticate": header === null
-        ? 'Bearer realm="rtp-multicast-gateway"'
-        : 'Bearer realm="rtp-multicast-gateway", error="invalid_token"',
+      headers: {
+        "www-authenticate": header === null
+          ? 'Bearer realm="rtp-multicast-gateway"'
+          : 'Bearer realm="rtp-multicast-gateway", error="invalid_token"',
+      },
     },
   );
 }
 
+/** Reads a report's body through the one bounded reader within the body timeout. */
 async function readReportBody(
   request: Request,
   limit: number,
   timeoutMs: number,
 ): Promise<Uint8Array> {
   const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > limit) {
-    problem(413, `Report of ${declared} bytes is larger than the limit of ${limit} bytes`);
-  }
-  const abort = new AbortController();
-  const timer = setTimeout(
-    () => abort.abort(new DOMException("Body timeout", "TimeoutError")),
-    timeoutMs,
-  );
+  const declaredLength = declared === null ? undefined : Number(declared);
   let body: Uint8Array | undefined;
   try {
-    body = await readLimited(request.body, limit, abort.signal);
+    body = await readBodyLimited(request, limit, { timeoutMs, declaredLength });
   } catch (error) {
-    if ((error as Error)?.name === "TimeoutError") {
-      problem(408, `Report not received within ${timeoutMs / 1000} s`, { connection: "close" });
-    }
-    problem(400, "The report body could not be read");
-  } finally {
-    clearTimeout(timer);
+    bodyReadProblem(error, timeoutMs, "Report");
   }
-  if (body === undefined) problem(413, `Report is larger than the limit of ${limit} bytes`);
+  if (body === undefined) bodyTooLarge(declaredLength, limit, "Report");
   return body;
 }
 
@@ -149,7 +125,7 @@ async function acceptReport(
   const type = (request.headers.get("content-type") ?? "").split(";", 1)[0]!.trim().toLowerCase();
   if (type !== REPORT_CONTENT_TYPE) {
     problem(415, `Content-Type ${type || "(none)"} is not supported: send ${REPORT_CONTENT_TYPE}`, {
-      "accept-post": REPORT_CONTENT_TYPE,
+      headers: { "accept-post": REPORT_CONTENT_TYPE },
     });
   }
   const address = addressOf(info);
@@ -158,7 +134,7 @@ async function acceptReport(
       429,
       `Too many requests from this address are sending a body at once (at most ${deps.bodySlots.max}); ` +
         "try again shortly",
-      { "retry-after": "1", connection: "close" },
+      { headers: { "retry-after": "1", ...CLOSE } },
     );
   }
   let bytes: Uint8Array;
@@ -214,7 +190,9 @@ export function handleReport(
     limitRate(info, deps);
     const name = requireStream(known, path);
     if (request.method !== "POST") {
-      problem(405, `Method ${request.method} is not allowed here; use POST`, { allow: "POST" });
+      problem(405, `Method ${request.method} is not allowed here; use POST`, {
+        headers: { allow: "POST" },
+      });
     }
     return await acceptReport(request, info, deps, name);
   }).then((response) => {
@@ -238,7 +216,9 @@ export function handleReceivers(
     limitRate(info, deps);
     const stream = requireStream(known, path);
     if (request.method !== "GET" && request.method !== "HEAD") {
-      problem(405, `Method ${request.method} is not allowed here; use GET`, { allow: "GET, HEAD" });
+      problem(405, `Method ${request.method} is not allowed here; use GET`, {
+        headers: { allow: "GET, HEAD" },
+      });
     }
     authorize(request, deps, "read");
     const body = JSON.stringify({ stream, receivers: deps.store.list(stream) });

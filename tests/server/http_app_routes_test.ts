@@ -14,6 +14,7 @@ import { RateLimiter } from "../../lib/server/rate_limit.ts";
 import { ReceiverStore } from "../../lib/server/receiver_store.ts";
 import { WEB_PAGE_CSP } from "../../lib/server/web_page.ts";
 import { sampleReport } from "../../scripts/support/sample_report.ts";
+import { metricSample } from "../support/exposition.ts";
 
 const XSS = "<img src=x onerror=alert(1)>";
 const TOKEN = "s3cret-token-1";
@@ -63,6 +64,8 @@ async function server(options: Partial<HandlerOptions> = {}) {
     store,
     fetch: (path: string, init: RequestInit = {}) =>
       handler(new Request(`http://gateway.test${path}`, init), INFO),
+    /** The exposition as GET /metrics renders it, read past the handler's limits. */
+    metricsText: () => exposition.render(),
   };
 }
 
@@ -72,12 +75,6 @@ const json = (body: unknown, headers: Record<string, string> = {}): RequestInit 
   headers: { "content-type": "application/json", ...headers },
 });
 const bearer = { authorization: `Bearer ${TOKEN}` };
-
-/** Value of the sample `name{labels}` in an exposition, or undefined. */
-function sample(text: string, name: string, labels: string): number | undefined {
-  const line = text.split("\n").find((l) => l.startsWith(`${name}{${labels}} `));
-  return line === undefined ? undefined : Number(line.split(" ").at(-1));
-}
 
 Deno.test("GET / serves the page with its CSP, the catalog escaped, and HEAD the same headers", async () => {
   const { fetch } = await server();
@@ -204,11 +201,11 @@ Deno.test("GET /metrics counts every offer by stream and status, and parses as a
   assert.equal(response.status, 200);
   assert.match(response.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
   const text = await response.text();
-  assert.equal(sample(text, "sdp_offers_total", 'stream="news",status="200"'), 3);
-  assert.equal(sample(text, "sdp_offers_total", 'stream="raw",status="406"'), 1);
-  assert.equal(sample(text, "sdp_offers_total", 'stream="(unknown)",status="404"'), 1);
-  assert.equal(sample(text, "sdp_offers_total", 'stream="news",status="400"'), 1);
-  assert.equal(sample(text, "sdp_offers_total", 'stream="news",status="415"'), 1);
+  assert.equal(metricSample(text, "sdp_offers_total", { stream: "news", status: "200" }), 3);
+  assert.equal(metricSample(text, "sdp_offers_total", { stream: "raw", status: "406" }), 1);
+  assert.equal(metricSample(text, "sdp_offers_total", { stream: "(unknown)", status: "404" }), 1);
+  assert.equal(metricSample(text, "sdp_offers_total", { stream: "news", status: "400" }), 1);
+  assert.equal(metricSample(text, "sdp_offers_total", { stream: "news", status: "415" }), 1);
   const total = text.split("\n").filter((l) => l.startsWith("sdp_offers_total{"))
     .reduce((sum, l) => sum + Number(l.split(" ").at(-1)), 0);
   assert.equal(total, 7, "every POST to an offer path, no more");
@@ -232,9 +229,12 @@ Deno.test("reports: 204 kept and listed; the receivers list and per-stream aggre
     ["probe-a", "192.0.2.7", 5000],
   );
   const text = await (await fetch("/metrics")).text();
-  assert.equal(sample(text, "receivers_reporting", 'stream="news"'), 1);
-  assert.equal(sample(text, "receivers_with_loss", 'stream="news"'), 1);
-  assert.equal(sample(text, "receiver_reports_total", 'stream="vlcnews",status="204"'), 1);
+  assert.equal(metricSample(text, "receivers_reporting", { stream: "news" }), 1);
+  assert.equal(metricSample(text, "receivers_with_loss", { stream: "news" }), 1);
+  assert.equal(
+    metricSample(text, "receiver_reports_total", { stream: "vlcnews", status: "204" }),
+    1,
+  );
 });
 
 Deno.test("reports and the receivers list need the token whenever one is set, even with reads open", async () => {
@@ -259,12 +259,15 @@ Deno.test("bad reports: 413 oversized, 400 malformed, 404 unknown stream, 415, 4
       rateLimiter: new RateLimiter({ ratePerS: 1, burst: 5 }),
     },
   });
+  const oversized = await fetch("/streams/news/reports", {
+    method: "POST",
+    body: "x".repeat(70_000),
+    headers: { "content-type": "application/json" },
+  });
+  // As for offers: the rest of an oversized body is never read, so the connection closes.
+  assert.equal(oversized.headers.get("connection"), "close");
   const statuses = [
-    (await fetch("/streams/news/reports", {
-      method: "POST",
-      body: "x".repeat(70_000),
-      headers: { "content-type": "application/json" },
-    })).status,
+    oversized.status,
     (await fetch("/streams/news/reports", json({ receiverId: "a", records: "no" }))).status,
     (await fetch("/streams/nope/reports", json(sampleReport()))).status,
     (await fetch("/streams/news/reports", {
@@ -277,6 +280,33 @@ Deno.test("bad reports: 413 oversized, 400 malformed, 404 unknown stream, 415, 4
   ];
   // Five in the bucket: every request takes one, the sixth is over the rate.
   assert.deepEqual(statuses, [413, 400, 404, 415, 204, 429]);
+});
+
+Deno.test("reports refused before the report handler (global rate limit, too busy) are counted too", async () => {
+  const limited = await server({ rateLimiter: new RateLimiter({ ratePerS: 0.001, burst: 2 }) });
+  const statuses = [
+    (await limited.fetch("/streams/news/reports", json(sampleReport("probe-a", "news")))).status,
+    (await limited.fetch("/streams/nope/reports", json(sampleReport("probe-a", "nope")))).status,
+    (await limited.fetch("/streams/news/reports", json(sampleReport("probe-a", "news")))).status,
+  ];
+  assert.deepEqual(statuses, [204, 404, 429]);
+  const text = await limited.metricsText();
+  // Each counted once: the handler's 204 and 404, the gate's 429.
+  assert.equal(metricSample(text, "receiver_reports_total", { stream: "news", status: "204" }), 1);
+  assert.equal(
+    metricSample(text, "receiver_reports_total", { stream: "(unknown)", status: "404" }),
+    1,
+  );
+  assert.equal(metricSample(text, "receiver_reports_total", { stream: "news", status: "429" }), 1);
+  const busy = await server({ maxConcurrent: 0 });
+  assert.equal((await busy.fetch("/streams/news/reports", json(sampleReport()))).status, 503);
+  assert.equal(
+    metricSample(await busy.metricsText(), "receiver_reports_total", {
+      stream: "news",
+      status: "503",
+    }),
+    1,
+  );
 });
 
 Deno.test("OPTIONS and 405 know the new paths", async (t) => {
