@@ -54,7 +54,7 @@ export async function capacitySection(
       result.counterRate,
     ),
     target: ratioAtLeast(0.9, "≥ 0.9 of the counter, zero loss"),
-    note: `client ${fixed(result.clientUs)} µs CPU/datagram (one core: ~${
+    note: `TS analysis on; client ${fixed(result.clientUs)} µs CPU/datagram (one core: ~${
       ceilingUs(result.clientUs)
     }/s), counter ${fixed(result.counterUs)} (~${ceilingUs(result.counterUs)}/s); sender ${
       fixed(senderAtTop?.senderCpuPercent ?? Number.NaN, 0)
