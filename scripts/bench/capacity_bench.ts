@@ -8,6 +8,7 @@ import {
   CLOCK_TICKS_PER_S,
   cpuTicks,
   readUdpCounters,
+  readUdpSocket,
   waitForSocketDrain,
 } from "../support/proc_counters.ts";
 import {
@@ -43,6 +44,11 @@ export interface CapacityTrial {
   readonly senderCpuPercent: number;
   /** CPU the receiver spent per datagram received, µs. */
   readonly receiverUsPerDatagram: number;
+  /**
+   * Highest receive queue of the socket seen while the sender ran (/proc/net/udp every 5 ms),
+   * bytes: near the buffer's size, the receiver paused longer than the buffer lasts.
+   */
+  readonly peakQueueBytes: number;
 }
 
 /** How the capacity is searched. */
@@ -106,7 +112,19 @@ export async function capacityTrial(
     await child.waitFor(/Joined|ready/, { timeoutMs: 15_000 });
     const before = readUdpCounters().rcvbufErrors;
     const ticks0 = cpuTicks(child.pid);
-    const report = await senderReport(startSender(ctx, rate, packets), seconds * 2000 + 10_000);
+    let peakQueueBytes = 0;
+    const sampling = new AbortController();
+    const sampler = (async () => {
+      // Bounded: one read per 5 ms until the sender's report (at most its time limit).
+      for (let i = 0; i < seconds * 400 + 2000 && !sampling.signal.aborted; i++) {
+        const queue = readUdpSocket(ctx.port, ctx.group)?.rxQueue ?? 0;
+        if (queue > peakQueueBytes) peakQueueBytes = queue;
+        await delay(5, sampling.signal);
+      }
+    })();
+    const report = await senderReport(startSender(ctx, rate, packets), seconds * 2000 + 10_000)
+      .finally(() => sampling.abort());
+    await sampler;
     await waitForSocketDrain(ctx.port, {
       address: ctx.group,
       timeoutMs: 3000,
@@ -143,6 +161,7 @@ export async function capacityTrial(
       senderLimited: report.rate < rate * 0.97,
       senderCpuPercent: report.cpuS / report.elapsedS * 100,
       receiverUsPerDatagram: received > 0 ? receiverCpuS * 1e6 / received : Number.NaN,
+      peakQueueBytes,
     };
   } finally {
     if (!child.exited) await child.stop("SIGKILL");
@@ -155,7 +174,8 @@ function describe(t: CapacityTrial): string {
     `${
       t.senderCpuPercent.toFixed(0)
     } %), received ${t.received}, RcvbufErrors ${t.rcvbufErrors}, ` +
-    `receiver ${us} µs/datagram` + (t.senderLimited ? ", SENDER-LIMITED" : "") +
+    `receiver ${us} µs/datagram, peak queue ${Math.round(t.peakQueueBytes / 1024)} KiB` +
+    (t.senderLimited ? ", SENDER-LIMITED" : "") +
     (t.lossless ? " ok" : " LOSS");
 }
 

@@ -5,7 +5,7 @@ import { type CapacityPlan, measureCapacity, searchCeiling } from "./capacity_be
 import { measureClientCpu, measureJitter, measureManyClients } from "./cpu_bench.ts";
 import { atMost, higherIsBetter, lowerIsBetter, ratioAtLeast } from "./figures.ts";
 import { measureClientMemory, measureFirstPacket } from "./receive_bench.ts";
-import { offsetGroup, type ReceiveBenchContext } from "./receive_rig.ts";
+import { BENCH_RCVBUF, offsetGroup, type ReceiveBenchContext } from "./receive_rig.ts";
 import type { Report } from "./report.ts";
 import { measureStreams } from "./streams_bench.ts";
 
@@ -59,6 +59,32 @@ export async function capacitySection(
     }/s), counter ${fixed(result.counterUs)} (~${ceilingUs(result.counterUs)}/s); sender ${
       fixed(senderAtTop?.senderCpuPercent ?? Number.NaN, 0)
     } % of a core in the counter's last trial`,
+  });
+  // What stops the client: its receive queue at the lowest rate it lost at (the sender on time)
+  // against the counter's at the counter's rate. A queue up to the buffer's size at a CPU cost per
+  // datagram far below a core means pauses longer than the buffer lasts, not too little CPU.
+  const lost = result.trials
+    .filter((t) => t.receiver === "client" && !t.lossless && !t.senderLimited)
+    .sort((a, b) => a.rate - b.rate)[0];
+  const counterTop = result.trials.find((t) =>
+    t.receiver === "counter" && t.rate === result.counterRate && t.lossless
+  );
+  const kib = (bytes: number | undefined) =>
+    bytes === undefined ? "?" : `${Math.round(bytes / 1024)} KiB`;
+  report.add({
+    figure: higherIsBetter(
+      "client.receive_peak_queue_kib",
+      lost === undefined ? 0 : Math.round(lost.peakQueueBytes / 1024),
+      "KiB",
+    ),
+    note: lost === undefined
+      ? "the client lost nothing at the rates tried"
+      : `the client's socket queue at ${lost.rate}/s, where it lost ${
+        lost.sent - lost.received
+      } of ${lost.sent} at ${fixed(lost.receiverUsPerDatagram)} µs CPU/datagram; the counter's ` +
+        `at ${result.counterRate}/s: ${kib(counterTop?.peakQueueBytes)}; buffer asked ${
+          kib(BENCH_RCVBUF)
+        } (the kernel doubles it)`,
   });
   if (!plan.bareCeiling) return;
   ctx.log("capacity: bare receive() loop ceiling (bisection)");
