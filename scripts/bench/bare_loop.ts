@@ -1,18 +1,12 @@
 // Runtime-ceiling receiver for the receive benchmarks: joins an IPv4 multicast group (RFC 1112) and
-// only counts datagrams: Deno.DatagramConn.receive() into one buffer, node:dgram events, or batched
-// recvmmsg() through FFI (ffi_recvmmsg.ts).
+// only counts datagrams: Deno.DatagramConn.receive() into one buffer, or node:dgram events.
 // Run (inside the bench's network namespace; run.ts starts it):
 //   deno run -A scripts/bench/bare_loop.ts --group 239.1.2.3 --port 40000 --packets 100000 \
-//     --seconds 10 [--api deno|dgram|ffi] [--rcvbuf BYTES] [--poll-ms 5]
+//     --seconds 10 [--api deno|dgram] [--rcvbuf BYTES]
 // Writes "ready" to stderr once joined; stops at --packets, after --seconds or on SIGTERM, then
 // prints one JSON line: {"received":N,"api":"deno","rcvbuf":BYTES|null,"rcvbufNote":...}.
 import dgram from "node:dgram";
-import {
-  enlargeReceiveBuffer,
-  type ReceiveBufferOutcome,
-  socketDescriptorsOf,
-} from "../../lib/net/socket_buffer.ts";
-import { delay } from "../../lib/common/delay.ts";
+import { enlargeReceiveBuffer, type ReceiveBufferOutcome } from "../../lib/net/socket_buffer.ts";
 import { ConfigError } from "../../lib/common/errors.ts";
 import {
   exitCodeFor,
@@ -20,7 +14,6 @@ import {
   parseIntegerFlag,
   parseSecondsFlag,
 } from "../../lib/common/flags.ts";
-import { RecvmmsgReader } from "./ffi_recvmmsg.ts";
 
 interface LoopOptions {
   readonly group: string;
@@ -28,8 +21,6 @@ interface LoopOptions {
   readonly packets: number;
   readonly seconds: number;
   readonly rcvbuf: number;
-  /** --api ffi: milliseconds between drains of the socket queue. */
-  readonly pollMs: number;
 }
 
 interface LoopResult {
@@ -81,38 +72,6 @@ async function denoLoop(options: LoopOptions, stop: AbortSignal): Promise<LoopRe
   return { received, buffer };
 }
 
-/** Batched: recvmmsg(MSG_DONTWAIT) through FFI every `pollMs`, until the queue is empty. */
-async function ffiLoop(options: LoopOptions, stop: AbortSignal): Promise<LoopResult> {
-  const conn = Deno.listenDatagram({
-    transport: "udp",
-    hostname: options.group,
-    port: options.port,
-    reuseAddress: true,
-  });
-  const local = conn.addr as Deno.NetAddr;
-  const buffer = applyBuffer(local, options.rcvbuf);
-  const membership = await conn.joinMulticastV4(options.group, "0.0.0.0");
-  const fd = socketDescriptorsOf(local)[0];
-  if (fd === undefined) throw new Error(`no descriptor found for ${local.hostname}:${local.port}`);
-  const reader = new RecvmmsgReader(fd);
-  const deadline = performance.now() + options.seconds * 1000;
-  let received = 0;
-  const count = () => void received++;
-  console.error("ready");
-  try {
-    while (received < options.packets && !stop.aborted && performance.now() < deadline) {
-      reader.drain(count);
-      await delay(options.pollMs);
-    }
-    reader.drain(count);
-  } finally {
-    reader.close();
-    await membership.leave().catch(() => {});
-    conn.close();
-  }
-  return { received: Math.min(received, options.packets), buffer };
-}
-
 function dgramLoop(options: LoopOptions, stop: AbortSignal): Promise<LoopResult> {
   return new Promise((resolve, reject) => {
     const socket = dgram.createSocket({ type: "udp4", reuseAddr: true });
@@ -141,7 +100,7 @@ function dgramLoop(options: LoopOptions, stop: AbortSignal): Promise<LoopResult>
 }
 
 /** Receive APIs the loop can count with. */
-const APIS = ["deno", "dgram", "ffi"] as const;
+const APIS = ["deno", "dgram"] as const;
 
 /** `--help` text of the loop. */
 const BARE_LOOP_USAGE = `bare_loop: joins an IPv4 multicast group and only counts datagrams.
@@ -149,9 +108,8 @@ const BARE_LOOP_USAGE = `bare_loop: joins an IPv4 multicast group and only count
 Usage: deno run -A scripts/bench/bare_loop.ts --group G --port P [options]
   --packets N     Stop after N datagrams (default 1000000)
   --seconds S     Stop after S seconds (default 10)
-  --api A         deno (receive into one buffer), dgram (node:dgram) or ffi (recvmmsg); default deno
+  --api A         deno (receive into one buffer) or dgram (node:dgram); default deno
   --rcvbuf BYTES  Socket receive buffer to ask for (default 0: the kernel default)
-  --poll-ms MS    --api ffi: milliseconds between drains (default 5)
   -h, --help      Show this help and exit
 Exit codes: 0 counted, 2 usage error.
 `;
@@ -165,7 +123,6 @@ function parseLoopArgs(args: string[]): "help" | LoopOptions & { api: typeof API
     seconds: { type: "string", default: "10" },
     api: { type: "string", default: "deno" },
     rcvbuf: { type: "string", default: "0" },
-    "poll-ms": { type: "string", default: "5" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) return "help";
@@ -186,7 +143,6 @@ function parseLoopArgs(args: string[]): "help" | LoopOptions & { api: typeof API
     packets: parseIntegerFlag(values.packets, "--packets", 1, Number.MAX_SAFE_INTEGER),
     seconds: parseSecondsFlag(values.seconds, "--seconds"),
     rcvbuf: parseIntegerFlag(values.rcvbuf, "--rcvbuf", 0, 1024 * 1024 * 1024),
-    pollMs: parseIntegerFlag(values["poll-ms"], "--poll-ms", 1, 1000),
     api,
   };
 }
@@ -209,8 +165,6 @@ export async function main(args: string[]): Promise<number> {
   try {
     const result = options.api === "dgram"
       ? await dgramLoop(options, stop.signal)
-      : options.api === "ffi"
-      ? await ffiLoop(options, stop.signal)
       : await denoLoop(options, stop.signal);
     console.log(JSON.stringify({
       received: result.received,

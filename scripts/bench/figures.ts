@@ -1,6 +1,6 @@
 // Benchmark figures: one JSON line each on stdout ({"name","value","unit","baseline","baselineValue",
-// "ratio"}, ratio > 1 = better than the baseline) and a human table on stderr with the targets of
-// issue 7. Used by scripts/bench/run.ts; not a runnable script.
+// "ratio"}, ratio > 1 = better than the baseline), targets as data (so the median of several runs
+// is judged like one run), and a human table on stderr. Used by scripts/bench/; not runnable.
 
 /** One benchmark figure, as printed on stdout. */
 export interface Figure {
@@ -23,6 +23,29 @@ export interface Row {
   readonly pass?: boolean;
   /** Extra context (loss, sender limit, notes). */
   readonly note: string;
+  /** The value of each run when the figure is the median of several. */
+  readonly samples?: readonly number[];
+}
+
+/** A target: its text for the table and the test of a figure (a single run's or the median). */
+export interface Target {
+  readonly text: string;
+  readonly met: (figure: Figure) => boolean;
+}
+
+/** Target: the value is at most `limit` (costs: CPU, memory, time). */
+export function atMost(limit: number, text: string): Target {
+  return { text, met: (f) => f.value <= limit };
+}
+
+/** Target: the value is at least `limit`. */
+export function atLeast(limit: number, text: string): Target {
+  return { text, met: (f) => f.value >= limit };
+}
+
+/** Target: the ratio against the baseline is at least `limit` (ratio > 1 = better). */
+export function ratioAtLeast(limit: number, text: string): Target {
+  return { text, met: (f) => f.ratio !== null && f.ratio >= limit };
 }
 
 function round(value: number, digits: number): number {
@@ -98,7 +121,9 @@ export function renderTable(rows: readonly Row[], title: string): string {
     r.figure.ratio === null ? "-" : r.figure.ratio.toFixed(3),
     r.target,
     r.pass === undefined ? "" : r.pass ? "yes" : "NO",
-    r.note,
+    r.samples === undefined
+      ? r.note
+      : `median of ${r.samples.join(" / ")}` + (r.note === "" ? "" : `; ${r.note}`),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) =>
@@ -118,4 +143,21 @@ export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * One figure for several runs of the same one: the median value, the median baseline value and
+ * the median of the runs' ratios (each run's ratio compares figures measured side by side).
+ */
+export function medianFigure(runs: readonly Figure[]): Figure {
+  const first = runs[0];
+  if (first === undefined) throw new RangeError("medianFigure() needs at least one run");
+  const ratios = runs.map((f) => f.ratio).filter((r): r is number => r !== null);
+  const baselines = runs.map((f) => f.baselineValue).filter((b): b is number => b !== null);
+  return {
+    ...first,
+    value: round(median(runs.map((f) => f.value)), 2),
+    baselineValue: baselines.length === 0 ? null : round(median(baselines), 2),
+    ratio: ratios.length === 0 ? null : round(median(ratios), 3),
+  };
 }

@@ -4,7 +4,8 @@
 //   gcc -O2 -o /tmp/recvmmsg_count scripts/bench/recvmmsg_count.c
 //   /tmp/recvmmsg_count --group 239.1.2.3 --port 40000 --packets 100000 --seconds 10 [--rcvbuf B]
 // Writes "ready" to stderr once joined; stops at --packets, after --seconds, or on SIGTERM/SIGINT,
-// then prints one JSON line: {"received":N,"rcvbuf":BYTES}.
+// then prints one JSON line: {"received":N,"rcvbuf":BYTES,"cpuS":C} (C: its user + system CPU
+// seconds, getrusage(2)).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -111,7 +113,11 @@ int main(int argc, char **argv) {
       break;
     }
   }
-  printf("{\"received\":%ld,\"rcvbuf\":%d}\n", received, actual);
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  double cpu = (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec / 1e6 +
+               (double)usage.ru_stime.tv_sec + (double)usage.ru_stime.tv_usec / 1e6;
+  printf("{\"received\":%ld,\"rcvbuf\":%d,\"cpuS\":%.3f}\n", received, actual, cpu);
   close(fd);
   return 0;
 }

@@ -1,32 +1,29 @@
-// Benchmark suite of issue 7: receive capacity, CPU, time to first packet and memory of the RTP
-// multicast client (RFC 3550 over RFC 2250 MPEG-TS), offer/answer throughput and memory of the SDP
-// server (RFC 3264), each against a baseline measured in the same run.
-// Run: deno task bench [-- --quick] [-- --only capacity,cpu,ttfp,memory,server,micro]
+// Benchmark suite of issues 7, 12, 13 and 15: receive capacity, CPU (one client, eight, fifty
+// streams in one, TS analysis on and off), jitter on both receive paths, time to first packet and
+// memory of the RTP multicast client (RFC 3550 over RFC 2250 MPEG-TS, ETSI TR 101 290), offer/answer
+// throughput and memory of the SDP server (RFC 3264), each against a baseline measured in the same
+// run. Run: deno task bench [-- --quick] [-- --only SECTIONS] [-- --repeat N]
 // (= bash scripts/bench/netns_bench.sh: everything runs in a private network namespace).
-// Stdout: one JSON line per figure {"name","value","unit","baseline","baselineValue","ratio"}, ratio > 1
-// = better than the baseline; stderr: progress and a table with the targets.
-import { exitCodeFor, parseFlags } from "../../lib/common/flags.ts";
-import {
-  type Figure,
-  figureLine,
-  higherIsBetter,
-  lowerIsBetter,
-  renderTable,
-  type Row,
-} from "./figures.ts";
+// Stdout: one JSON line per figure {"name","value","unit","baseline","baselineValue","ratio"}, ratio
+// > 1 = better than the baseline; with --repeat, each run's lines carry "run" and the medians close
+// with "run":"median" and "samples"; stderr: progress and a table with the targets.
+import { exitCodeFor, parseFlags, parseIntegerFlag } from "../../lib/common/flags.ts";
+import { higherIsBetter, lowerIsBetter } from "./figures.ts";
 import { freeTcpPort, randomRtpPort } from "../support/endpoints.ts";
 import { interfacesBesideLoopback } from "../support/netns.ts";
 import { runToEnd } from "../support/process.ts";
 import { serverDenoArgs } from "../support/server_process.ts";
 import {
-  type Capacity,
-  measureClientMemory,
-  measureCpu,
-  measureFirstPacket,
-  type ReceiveBenchContext,
-  type ReceiverKind,
-  searchCapacity,
-} from "./receive_bench.ts";
+  capacitySection,
+  clientMemorySection,
+  type ClientPlan,
+  cpuSection,
+  firstPacketSection,
+  jitterSection,
+  streamsSection,
+} from "./client_sections.ts";
+import type { ReceiveBenchContext } from "./receive_rig.ts";
+import { Report } from "./report.ts";
 import {
   measureInterleaved,
   measureServerMemory,
@@ -36,24 +33,21 @@ import {
   startServer,
 } from "./server_bench.ts";
 
-/** Sections that --only can select. */
-const SECTIONS = ["capacity", "cpu", "ttfp", "memory", "server", "micro"] as const;
+/** Sections that --only can select, in the order they run. */
+const SECTIONS = [
+  "capacity",
+  "cpu",
+  "jitter",
+  "streams",
+  "ttfp",
+  "memory",
+  "server",
+  "micro",
+] as const;
 type Section = typeof SECTIONS[number];
 
 /** How long and how thoroughly each section runs. */
-interface Plan {
-  /** Rates (datagrams/s) the capacity bisection chooses from, ascending. */
-  readonly rates: readonly number[];
-  readonly capacityS: number;
-  /** Attempts per rate before it counts as lossy. */
-  readonly attempts: number;
-  /** Also search the variants (default buffer, node:dgram, C default buffer). */
-  readonly variants: boolean;
-  readonly cpuS: number;
-  readonly cpuClients: number;
-  readonly firstPacketRuns: number;
-  readonly clientMemoryWarmS: number;
-  readonly clientMemoryS: number;
+interface Plan extends ClientPlan {
   readonly wrkS: number;
   /** Interleaved rounds of the server comparison (each server measured once per round). */
   readonly serverRounds: number;
@@ -61,30 +55,20 @@ interface Plan {
 }
 
 const FULL: Plan = {
-  rates: [
-    10_000,
-    20_000,
-    30_000,
-    40_000,
-    50_000,
-    60_000,
-    70_000,
-    80_000,
-    90_000,
-    100_000,
-    120_000,
-    140_000,
-    160_000,
-    180_000,
-    200_000,
-    250_000,
-    300_000,
-  ],
-  capacityS: 10,
-  attempts: 2,
-  variants: true,
+  capacity: {
+    rates: [50_000, 75_000, 100_000, 125_000, 150_000, 175_000, 200_000, 250_000, 300_000],
+    seconds: 5,
+    attempts: 2,
+    bisectSteps: 2,
+  },
+  bareCeiling: true,
   cpuS: 30,
   cpuClients: 8,
+  jitterRate: 2000,
+  jitterS: 10,
+  streams: 50,
+  streamBitrate: 8_000_000,
+  streamsS: 30,
   firstPacketRuns: 7,
   clientMemoryWarmS: 10,
   clientMemoryS: 60,
@@ -94,12 +78,20 @@ const FULL: Plan = {
 };
 
 const QUICK: Plan = {
-  rates: [10_000, 25_000, 50_000, 100_000, 150_000, 200_000, 250_000, 300_000],
-  capacityS: 1.5,
-  attempts: 1,
-  variants: false,
-  cpuS: 4,
+  capacity: {
+    rates: [50_000, 100_000, 150_000, 200_000],
+    seconds: 1.5,
+    attempts: 1,
+    bisectSteps: 1,
+  },
+  bareCeiling: false,
+  cpuS: 8, // 1 clock tick (10 ms) is 0.125 % of a core over 8 s
   cpuClients: 8,
+  jitterRate: 2000,
+  jitterS: 3,
+  streams: 50,
+  streamBitrate: 8_000_000,
+  streamsS: 4,
   firstPacketRuns: 3,
   clientMemoryWarmS: 3,
   clientMemoryS: 5,
@@ -160,172 +152,8 @@ async function findAiohttpPython(): Promise<string | undefined> {
   return undefined;
 }
 
-/** Collects figures: prints each JSON line at once, keeps rows for the table. */
-class Report {
-  readonly rows: Row[] = [];
-
-  add(figure: Figure, target = "", pass?: boolean, note = ""): void {
-    Deno.stdout.writeSync(encoder.encode(figureLine(figure)));
-    this.rows.push({ figure, target, ...(pass === undefined ? {} : { pass }), note });
-  }
-
-  skip(name: string, why: string): void {
-    log(`  skipped ${name}: ${why}`);
-  }
-}
-
 function kb(value: number): string {
   return `${(value / 1024).toFixed(1)} MB`;
-}
-
-function capacityNote(capacity: Capacity): string {
-  const lossy = capacity.trials.filter((t) => !t.lossless);
-  const limited = capacity.trials.some((t) => t.senderLimited);
-  const firstLoss = lossy.length === 0 ? undefined : Math.min(...lossy.map((t) => t.rate));
-  const rcvbuf = capacity.trials.find((t) => t.rcvbuf !== null)?.rcvbuf;
-  return [
-    firstLoss === undefined ? "" : `loss at ${firstLoss} pps`,
-    lossy.length === 0
-      ? ""
-      : `RcvbufErrors ${lossy.map((t) => `${t.rcvbufErrors}/${t.sent - t.received}`).join(",")}`,
-    limited ? "sender-limited" : "",
-    rcvbuf === undefined ? "" : `SO_RCVBUF ${rcvbuf}`,
-  ].filter((s) => s !== "").join("; ");
-}
-
-async function capacitySection(ctx: ReceiveBenchContext, plan: Plan, report: Report) {
-  const search = async (kind: ReceiverKind) => {
-    log(`capacity: ${kind} (${plan.capacityS} s per rate)`);
-    return await searchCapacity(ctx, kind, plan.rates, plan.capacityS, plan.attempts);
-  };
-  const bare = await search("bare");
-  report.add(
-    higherIsBetter("deno.bare_loop", bare.rate, "packets/s"),
-    "",
-    undefined,
-    `receive() into one buffer, SO_RCVBUF via FFI; ${capacityNote(bare)}`,
-  );
-  const kernel = await search("kernel");
-  report.add(
-    higherIsBetter("c.recvmmsg", kernel.rate, "packets/s"),
-    "",
-    undefined,
-    `recvmmsg x64, SO_RCVBUF 4 MiB asked; ${capacityNote(kernel)}`,
-  );
-  const client = await search("client");
-  const ratio = bare.rate > 0 ? client.rate / bare.rate : 0;
-  report.add(
-    higherIsBetter(
-      "client.receive_capacity",
-      client.rate,
-      "packets/s",
-      "deno.bare_loop",
-      bare.rate,
-    ),
-    "ratio >= 0.9, >= 100000",
-    ratio >= 0.9 && client.rate >= 100_000,
-    capacityNote(client),
-  );
-  report.add(
-    higherIsBetter(
-      "client.receive_capacity_vs_kernel",
-      client.rate,
-      "packets/s",
-      "c.recvmmsg",
-      kernel.rate,
-    ),
-    "",
-    undefined,
-    "",
-  );
-  if (!plan.variants) return;
-  for (
-    const [kind, name, baseline, baselineRate] of [
-      ["bareDefaultBuffer", "deno.bare_loop_default_buffer", "deno.bare_loop", bare.rate],
-      ["bareNodeDgram", "deno.bare_loop_node_dgram", "deno.bare_loop", bare.rate],
-      ["bareFfiBatch", "deno.ffi_recvmmsg", "deno.bare_loop", bare.rate],
-      ["kernelDefaultBuffer", "c.recvmmsg_default_buffer", "c.recvmmsg", kernel.rate],
-    ] as const
-  ) {
-    const variant = await search(kind);
-    report.add(
-      higherIsBetter(name, variant.rate, "packets/s", baseline, baselineRate),
-      "",
-      undefined,
-      capacityNote(variant),
-    );
-  }
-}
-
-async function cpuSection(ctx: ReceiveBenchContext, plan: Plan, report: Report) {
-  log(`cpu: 1 client at 20 Mbit/s for ${plan.cpuS} s`);
-  const one = await measureCpu(ctx, 1, plan.cpuS, { bareLoop: true });
-  const bare = one.bareLoopPercent ?? Number.NaN;
-  log(
-    `  client ${one.totalPercent.toFixed(2)} %, bare receive() loop ${bare.toFixed(2)} % of one ` +
-      `core, FFI recvmmsg loop ${(one.ffiBatchPercent ?? Number.NaN).toFixed(2)} %; ` +
-      `${one.received} packets, ${one.lost} lost`,
-  );
-  report.add(
-    lowerIsBetter("deno.bare_loop_cpu_20mbps", bare, "% of one core", "target", 3),
-    "",
-    undefined,
-    "runtime floor: receive() loop that only counts, beside the client",
-  );
-  const ffi = one.ffiBatchPercent ?? Number.NaN;
-  report.add(
-    lowerIsBetter("deno.ffi_recvmmsg_cpu_20mbps", ffi, "% of one core", "target", 3),
-    "",
-    undefined,
-    "prototype: recvmmsg via FFI every 20 ms (scripts/bench/ffi_recvmmsg.ts), only counts",
-  );
-  report.add(
-    lowerIsBetter("client.cpu_20mbps", one.totalPercent, "% of one core", "target", 3),
-    "<= 3 %",
-    one.totalPercent <= 3,
-    `${one.lost} lost of ${one.received + one.lost}; bare loop ${bare.toFixed(2)} %`,
-  );
-  const n = plan.cpuClients;
-  log(`cpu: ${n} clients at 20 Mbit/s for ${plan.cpuS} s`);
-  const many = await measureCpu(ctx, n, plan.cpuS);
-  log(`  ${many.totalPercent.toFixed(2)} % of one core in total, ${many.lost} lost`);
-  report.add(
-    lowerIsBetter(`client.cpu_20mbps_x${n}`, many.totalPercent, "% of one core", "target", 3 * n),
-    `<= ${3 * n} % (3 % each)`,
-    many.totalPercent <= 3 * n,
-    `per client ${(many.totalPercent / n).toFixed(2)} %; ${many.lost} lost of ${
-      many.received + many.lost
-    }`,
-  );
-}
-
-async function firstPacketSection(ctx: ReceiveBenchContext, plan: Plan, report: Report) {
-  log(`time to first packet: ${plan.firstPacketRuns} runs`);
-  const result = await measureFirstPacket(ctx, plan.firstPacketRuns);
-  log(`  samples ${result.samples.map((s) => s.toFixed(0)).join(", ")} ms`);
-  report.add(
-    lowerIsBetter("client.time_to_first_packet", result.medianMs, "ms", "target", 400),
-    "< 400 ms",
-    result.medianMs < 400,
-    `median of ${result.samples.length}; joined at ${result.joinedMs.toFixed(0)} ms; ` +
-      `deno start-up (--version) ${result.startupMs.toFixed(0)} ms`,
-  );
-}
-
-async function clientMemorySection(ctx: ReceiveBenchContext, plan: Plan, report: Report) {
-  log(
-    `memory: client at 100 Mbit/s, ${plan.clientMemoryWarmS} s warm-up + ${plan.clientMemoryS} s`,
-  );
-  const result = await measureClientMemory(ctx, plan.clientMemoryWarmS, plan.clientMemoryS);
-  const growth = (result.rssEndKiB - result.rssAfterWarmupKiB) / 1024;
-  report.add(
-    lowerIsBetter("client.rss_growth_mb", growth, "MB", "target", 5),
-    "< 5 MB",
-    growth < 5,
-    `RSS ${kb(result.rssAfterWarmupKiB)} -> ${kb(result.rssEndKiB)}; ${result.lost} lost of ${
-      result.received + result.lost
-    }`,
-  );
 }
 
 async function serverSection(
@@ -562,23 +390,80 @@ async function microSection(ctx: ServerBenchContext, report: Report) {
 export const BENCH_USAGE = `bench: the benchmark suite, inside a private network namespace.
 
 Usage: deno task bench [-- options]
-  --quick        A short run (under 90 s; no micro benchmarks unless --only names them)
+  --quick        A short run (under 2 minutes; no micro benchmarks unless --only names them)
   --only LIST    Only these sections, comma-separated: ${SECTIONS.join(", ")}
+  --repeat N     Run the sections N times (1-20, default 1) and report each figure's median,
+                 with every run's value, judged against its target
   -h, --help     Show this help and exit
 
 Stdout: one JSON line per figure; stderr: progress and a table. Exit codes: 0 done (also when a
 target is missed), 2 usage error or outside a private network namespace.
 `;
 
+/** The suite's own server: a default stream at group:port (PT 33), JSON log, TTL 0. */
+async function startSuiteServer(group: string, port: number): Promise<ServerUnderTest> {
+  const httpPort = freeTcpPort();
+  return await startServer(
+    "server.ts",
+    Deno.execPath(),
+    // As the server task and binary run it (its V8 flags and permission set).
+    serverDenoArgs([
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(httpPort),
+      "--log-format",
+      "json",
+      "--multicast-address",
+      group,
+      "--multicast-port",
+      String(port),
+      "--ttl",
+      "0",
+    ]),
+    httpPort,
+    ROOT,
+  );
+}
+
+/** Runs the chosen sections once. */
+async function runSections(
+  sections: ReadonlySet<Section>,
+  plan: Plan,
+  report: Report,
+  receiveCtx: ReceiveBenchContext,
+  serverCtx: ServerBenchContext,
+  server: ServerUnderTest,
+): Promise<void> {
+  const client = [
+    ["capacity", capacitySection],
+    ["cpu", cpuSection],
+    ["jitter", jitterSection],
+    ["streams", streamsSection],
+    ["ttfp", firstPacketSection],
+    ["memory", clientMemorySection],
+  ] as const;
+  for (const [name, section] of client) {
+    if (sections.has(name)) await section(receiveCtx, plan, report);
+  }
+  if (sections.has("server") || sections.has("memory")) {
+    await serverSection(serverCtx, plan, report, server, sections);
+  }
+  if (sections.has("micro")) await microSection(serverCtx, report);
+}
+
 /** Runs the suite; returns the exit code (0 even when targets are missed; 2 for usage errors). */
 export async function main(args: string[]): Promise<number> {
   let values;
+  let repeat: number;
   try {
     values = parseFlags(args, {
       quick: { type: "boolean", default: false },
       only: { type: "string" },
+      repeat: { type: "string", default: "1" },
       help: { type: "boolean", short: "h" },
     });
+    repeat = parseIntegerFlag(values.repeat, "--repeat", 1, 20);
   } catch (error) {
     return exitCodeFor("bench", error);
   }
@@ -603,71 +488,49 @@ export async function main(args: string[]): Promise<number> {
   }
 
   const tmp = await Deno.makeTempDir({ prefix: "rtp-bench-" });
-  const report = new Report();
+  const report = new Report({ runs: repeat, log });
   let server: ServerUnderTest | undefined;
   try {
     const [blast, counter] = await Promise.all([
       compile(tmp, "udp_blast"),
       compile(tmp, "recvmmsg_count"),
     ]);
-    const deno = Deno.execPath();
     const group = "239.255.42.1";
     const port = randomRtpPort();
-    const httpPort = freeTcpPort();
-    server = await startServer(
-      "server.ts",
-      deno,
-      // As the server task and binary run it (its V8 flags and permission set).
-      serverDenoArgs([
-        "--host",
-        "127.0.0.1",
-        "--port",
-        String(httpPort),
-        "--log-format",
-        "json",
-        "--multicast-address",
-        group,
-        "--multicast-port",
-        String(port),
-        "--ttl",
-        "0",
-      ]),
-      httpPort,
-      ROOT,
-    );
+    server = await startSuiteServer(group, port);
     const receiveCtx: ReceiveBenchContext = {
       root: ROOT,
-      deno,
+      deno: Deno.execPath(),
       blast,
       counter,
       serverUrl: server.url,
       group,
       port,
+      tmp,
       log,
     };
     const serverCtx: ServerBenchContext = {
       root: ROOT,
-      deno,
+      deno: Deno.execPath(),
       offerFile: `${ROOT}/tests/testdata/offer_vlc_style.sdp`,
       log,
     };
-    if (sections.has("capacity")) await capacitySection(receiveCtx, plan, report);
-    if (sections.has("cpu")) await cpuSection(receiveCtx, plan, report);
-    if (sections.has("ttfp")) await firstPacketSection(receiveCtx, plan, report);
-    if (sections.has("memory")) await clientMemorySection(receiveCtx, plan, report);
-    if (sections.has("server") || sections.has("memory")) {
-      await serverSection(serverCtx, plan, report, server, sections);
+    for (let run = 1; run <= repeat; run++) {
+      if (repeat > 1) log(`run ${run} of ${repeat}`);
+      report.startRun();
+      await runSections(sections, plan, report, receiveCtx, serverCtx, server);
     }
-    if (sections.has("micro")) await microSection(serverCtx, report);
+    report.writeMedians();
   } finally {
     await server?.child.stop();
     await Deno.remove(tmp, { recursive: true });
   }
   const seconds = (performance.now() - started) / 1000;
   log("");
-  log(renderTable(
-    report.rows,
+  log(report.table(
     `rtp-multicast-gateway benchmarks (${values.quick ? "quick" : "full"}, ${
+      repeat > 1 ? `median of ${repeat} runs, ` : ""
+    }${
       seconds.toFixed(0)
     } s, ${navigator.hardwareConcurrency} CPUs; ratio > 1 = better than the baseline)`,
   ));

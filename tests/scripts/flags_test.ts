@@ -16,6 +16,7 @@ const SCRIPTS = [
   ["scripts/fuzz_server.ts", "fuzz_server"],
   ["scripts/fuzz_client.ts", "fuzz_client"],
   ["scripts/soak_client.ts", "soak_client"],
+  ["scripts/soak_probe.ts", "soak_probe"],
   ["scripts/bench/run.ts", "bench"],
   ["scripts/bench/bare_loop.ts", "bare_loop"],
   ["scripts/bench/const_server.ts", "const_server"],
