@@ -140,7 +140,7 @@ export async function cpuSection(
   });
   report.add({
     figure: lowerIsBetter("client.cpu_20mbps_rtp_only", one.rtpOnly, "% of one core", "target", 3),
-    note: "the same traffic as PT 96 H.264/90000: RTP statistics, no TS analysis",
+    note: "the same stream with --no-ts: RTP statistics, no TS analysis",
   });
   report.add({
     figure: lowerIsBetter(

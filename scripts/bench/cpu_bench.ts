@@ -9,13 +9,11 @@ import {
   clientSummaries,
   type ClientSummary,
   CpuWindow,
-  offsetGroup,
   packetRate,
   type ReceiveBenchContext,
   senderReport,
   startBareLoop,
   startClient,
-  startSectionServer,
   startSender,
 } from "./receive_rig.ts";
 
@@ -37,7 +35,7 @@ function lossOf(summaries: readonly ClientSummary[], expected: number): number {
 export interface ClientCpuResult {
   /** The client (default receive path), TS analysis on. */
   readonly client: number;
-  /** A client of the same traffic announced as H.264 (PT 96): RTP statistics alone. */
+  /** A client of the same stream with `--no-ts`: RTP statistics alone. */
   readonly rtpOnly: number;
   /** bare_loop.ts: one receive() per datagram, counting only. */
   readonly bareLoop: number;
@@ -49,47 +47,31 @@ export interface ClientCpuResult {
 }
 
 /**
- * One client of a 20 Mbit/s MPEG-TS stream (PT 33, analysed), a client of an equal stream on
- * another group announced as H.264/90000 (PT 96: not analysed) and the bare receive() loop on the
- * first stream, all at once; CPU over `seconds` after a 1 s warm-up.
+ * Three receivers of one 20 Mbit/s MPEG-TS stream (PT 33) at once, so the host's load is the same
+ * for all: the client (TS analysis on), the client with `--no-ts` (RTP statistics alone) and the
+ * bare receive() loop; CPU over `seconds` after a 1 s warm-up.
  */
 export async function measureClientCpu(
   ctx: ReceiveBenchContext,
   seconds: number,
 ): Promise<ClientCpuResult> {
-  const rtpGroup = offsetGroup(ctx.group, 1);
-  const rtpServer = await startSectionServer(ctx, "server.ts (H.264 stream)", [
-    "--multicast-address",
-    rtpGroup,
-    "--multicast-port",
-    String(ctx.port),
-    "--payload-type",
-    "96",
-    "--encoding",
-    "H264/90000",
-    "--ttl",
-    "0",
-  ]);
   const warmS = 1;
   const lifeS = seconds + warmS + 20;
   const client = startClient(ctx, ["--duration", String(lifeS)]);
-  const rtpOnly = startClient(ctx, ["--duration", String(lifeS)], rtpServer.url);
+  const rtpOnly = startClient(ctx, ["--duration", String(lifeS), "--no-ts"]);
   const bare = startBareLoop(ctx, { seconds: lifeS });
   const receivers = [client, rtpOnly, bare];
   const packets = Math.ceil(RATE_20_MBPS * (seconds + warmS + 1));
-  let senders: Child[] = [];
+  let sender: Child | undefined;
   try {
     await Promise.all(receivers.map((r) => r.waitFor(/Joined|ready/, { timeoutMs: 20_000 })));
-    senders = [
-      startSender(ctx, RATE_20_MBPS, packets),
-      startSender({ ...ctx, group: rtpGroup }, RATE_20_MBPS, packets, { payloadType: 96 }),
-    ];
+    sender = startSender(ctx, RATE_20_MBPS, packets);
     await delay(warmS * 1000);
     const window = new CpuWindow(receivers.map((r) => r.pid));
     window.start();
     await delay(seconds * 1000);
     const [clientCpu, rtpCpu, bareCpu] = window.stop() as [number, number, number];
-    const [report] = await Promise.all(senders.map((s) => senderReport(s, 30_000)));
+    const report = await senderReport(sender, 30_000);
     await waitForSocketDrain(ctx.port, { address: ctx.group, timeoutMs: 3000 });
     await delay(300);
     const [clientOut] = await stopAll(receivers);
@@ -98,14 +80,15 @@ export async function measureClientCpu(
       client: clientCpu,
       rtpOnly: rtpCpu,
       bareLoop: bareCpu,
-      lost: lossOf(summaries, report!.sent),
-      sent: report!.sent,
+      lost: lossOf(summaries, report.sent),
+      sent: report.sent,
       tsErrors: summaries.reduce((a, s) => a + s.tsErrors, 0),
       tsPackets: summaries.reduce((a, s) => a + s.tsPackets, 0),
     };
   } finally {
-    for (const child of [...receivers, ...senders]) if (!child.exited) await child.stop("SIGKILL");
-    await rtpServer.child.stop();
+    for (const child of [...receivers, ...(sender === undefined ? [] : [sender])]) {
+      if (!child.exited) await child.stop("SIGKILL");
+    }
   }
 }
 
