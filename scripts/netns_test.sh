@@ -23,7 +23,7 @@ deno install --frozen --quiet
 CLIENT_TESTS=(tests/client_test.ts tests/client_figures_test.ts tests/client_streams_test.ts
   tests/client_ts_test.ts tests/client_monitoring_test.ts tests/client_terminal_test.ts
   tests/client_output_test.ts tests/client_sap_test.ts tests/client_views_test.ts
-  tests/e2e/e2e_test.ts)
+  tests/e2e/e2e_test.ts tests/e2e/ts_peers_test.ts)
 skipped=$(mktemp)
 trap 'rm -f "$skipped"' EXIT
 status=0
