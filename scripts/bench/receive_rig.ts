@@ -1,6 +1,7 @@
 // What the receive benchmarks share: the paced C sender (udp_blast: RTP over RFC 2250 MPEG-TS, one
 // group or many), the receivers measured (client.ts, the bare Deno receive() loop, the C recvmmsg
 // counter), their results, and CPU sampled from /proc over a window. Used by scripts/bench/ only.
+import { TR101290_INDICATORS } from "../../lib/ts/tr101290.ts";
 import { SOCKET_RECEIVE_BUFFER_BYTES } from "../../lib/net/socket_buffer.ts";
 import { MP2T_RTP } from "../../lib/source/rtp_source.ts";
 import { clientDenoArgs, clientRecords, summaries } from "../support/client_process.ts";
@@ -198,20 +199,8 @@ export interface ClientSummary {
   readonly tsPackets: number;
 }
 
-/** TR 101 290 indicators of a `ts` object whose sum must be 0 on a clean stream. */
-const TS_ERROR_KEYS = [
-  "syncLosses",
-  "syncByteErrors",
-  "patErrors",
-  "ccErrors",
-  "pmtErrors",
-  "pidErrors",
-  "transportErrors",
-  "crcErrors",
-  "pcrRepetitionErrors",
-  "pcrDiscontinuityErrors",
-  "ptsErrors",
-] as const;
+/** TR 101 290 indicators of a `ts` object whose sum must be 0 on a clean stream: all of them. */
+const TS_ERROR_KEYS = TR101290_INDICATORS.map((i) => i.key);
 
 /** The summary records of a client's stdout that carry packets (one per stream and SSRC). */
 export function clientSummaries(stdout: string): ClientSummary[] {
