@@ -8,7 +8,8 @@
 // > 1 = better than the baseline; with --repeat, each run's lines carry "run" and the medians close
 // with "run":"median" and "samples"; stderr: progress and a table with the targets.
 import { exitCodeFor, parseFlags, parseIntegerFlag } from "../../lib/common/flags.ts";
-import { higherIsBetter, lowerIsBetter } from "./figures.ts";
+import { type Figure, higherIsBetter, lowerIsBetter } from "./figures.ts";
+import { TS_ANALYSER_TARGET_PPS, tsBench } from "./ts_bench.ts";
 import { freeTcpPort, randomRtpPort } from "../support/endpoints.ts";
 import { interfacesBesideLoopback } from "../support/netns.ts";
 import { runToEnd } from "../support/process.ts";
@@ -42,6 +43,7 @@ const SECTIONS = [
   "ttfp",
   "memory",
   "server",
+  "ts",
   "micro",
 ] as const;
 type Section = typeof SECTIONS[number];
@@ -52,6 +54,8 @@ interface Plan extends ClientPlan {
   /** Interleaved rounds of the server comparison (each server measured once per round). */
   readonly serverRounds: number;
   readonly serverOffers: number;
+  /** Seconds of each figure of the TS analyser's micro benchmark (ts_bench.ts). */
+  readonly tsS: number;
 }
 
 const FULL: Plan = {
@@ -75,6 +79,7 @@ const FULL: Plan = {
   wrkS: 10,
   serverRounds: 3,
   serverOffers: 100_000,
+  tsS: 3,
 };
 
 const QUICK: Plan = {
@@ -98,6 +103,7 @@ const QUICK: Plan = {
   wrkS: 2,
   serverRounds: 3,
   serverOffers: 10_000,
+  tsS: 1,
 };
 
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -449,7 +455,23 @@ async function runSections(
   if (sections.has("server") || sections.has("memory")) {
     await serverSection(serverCtx, plan, report, server, sections);
   }
+  if (sections.has("ts")) tsSection(plan, report);
   if (sections.has("micro")) await microSection(serverCtx, report);
+}
+
+/** The MPEG-TS analyser alone (ts_bench.ts, in this process): packets/s against a bare PID loop. */
+function tsSection(plan: Plan, report: Report) {
+  log(`ts: the TR 101 290 analyser on a synthetic 6 Mbit/s service, ${plan.tsS} s per figure`);
+  const { figures, note } = tsBench(plan.tsS);
+  const [bare, analysed, target] = figures as [Figure, Figure, Figure];
+  report.add(bare, "", undefined, "reads each packet's PID only");
+  report.add(analysed, "", undefined, note);
+  report.add(
+    target,
+    `≥ ${TS_ANALYSER_TARGET_PPS} packets/s`,
+    target.value >= TS_ANALYSER_TARGET_PPS,
+    "one core (issue 12)",
+  );
 }
 
 /** Runs the suite; returns the exit code (0 even when targets are missed; 2 for usage errors). */
