@@ -278,6 +278,14 @@ function spawnPeer(name: string, command: string[], options: SpawnOptions = {}):
   };
 }
 
+/** `peer` with `extras` beside its fields; `exited` stays live (a spread would copy its value). */
+function extendPeer<T extends object>(peer: PeerProcess, extras: T): PeerProcess & NoInfer<T> {
+  return Object.defineProperty({ ...peer, ...extras }, "exited", {
+    get: () => peer.exited,
+    enumerable: true,
+  });
+}
+
 /** Runs a command to completion; `null` when the program is missing. */
 async function runQuiet(
   command: string[],
@@ -447,6 +455,33 @@ async function vlcEnvironment(): Promise<{ home: string; env: Record<string, str
 }
 
 /**
+ * Spawns `cvlc ARGS` as nobody with {@link VLC_HEADLESS_FLAGS} in a scratch HOME of its own (removed
+ * when it has ended).
+ */
+async function spawnVlc(
+  args: readonly string[],
+  options: Pick<SpawnOptions, "onStderrLine"> = {},
+): Promise<PeerProcess> {
+  const { home, env } = await vlcEnvironment();
+  return spawnPeer("vlc", [...AS_NOBODY, "cvlc", ...VLC_HEADLESS_FLAGS, ...args], {
+    ...options,
+    env,
+    clearEnv: true,
+    cleanup: () => Deno.remove(home, { recursive: true }),
+  });
+}
+
+/** The `sap,name=...[,description=...]` options of a VLC stream output. */
+function soutSapParts(sap: { name: string; description?: string } | undefined): string[] {
+  if (sap === undefined) return [];
+  return [
+    "sap",
+    `name=${sap.name}`,
+    ...(sap.description === undefined ? [] : [`description=${sap.description}`]),
+  ];
+}
+
+/**
  * Starts the original set-up, as nobody:
  * `cvlc FILE --sout '#rtp{dst=GROUP,port=PORT,mux=ts}' --loop` plus {@link VLC_HEADLESS_FLAGS}
  * and `--ttl=0`. First packet ~0.6 s after spawn; 1328-byte datagrams (7 × 188 + 12), PT 33.
@@ -457,35 +492,17 @@ export async function startVlcRtp(options: VlcRtpOptions): Promise<VlcRtpSender>
   const parts = [`dst=${group}`, `port=${port}`];
   if (mux === "ts") parts.push("mux=ts");
   if (options.sdpFile !== undefined) parts.push(`sdp=${pathToFileURL(options.sdpFile).href}`);
-  if (options.sap !== undefined) {
-    parts.push("sap", `name=${options.sap.name}`);
-    if (options.sap.description !== undefined) {
-      parts.push(`description=${options.sap.description}`);
-    }
-  }
+  parts.push(...soutSapParts(options.sap));
   const sout = `#rtp{${parts.join(",")}}`;
-  const { home, env } = await vlcEnvironment();
-  const command = [
-    ...AS_NOBODY,
-    "cvlc",
-    ...VLC_HEADLESS_FLAGS,
+  const peer = await spawnVlc([
     `--ttl=${ttl}`,
     ...(options.soutKeep === true ? ["--sout-keep"] : []),
     file,
     "--sout",
     sout,
     ...(loop ? ["--loop"] : []),
-  ];
-  const peer = spawnPeer("vlc", command, {
-    env,
-    clearEnv: true,
-    cleanup: () => Deno.remove(home, { recursive: true }),
-  });
-  return {
-    ...peer,
-    get exited() {
-      return peer.exited;
-    },
+  ]);
+  return extendPeer(peer, {
     sout,
     readSdp({ timeoutMs = 5_000 } = {}) {
       if (options.sdpFile === undefined) {
@@ -493,7 +510,7 @@ export async function startVlcRtp(options: VlcRtpOptions): Promise<VlcRtpSender>
       }
       return waitForFile(options.sdpFile, timeoutMs, `VLC's SDP ${options.sdpFile}`);
     },
-  };
+  });
 }
 
 /** Options of {@link startVlcUdp}. */
@@ -520,37 +537,12 @@ export interface VlcUdpOptions {
 export async function startVlcUdp(options: VlcUdpOptions): Promise<PeerProcess & { sout: string }> {
   const { file, group = "239.0.0.1", port = 1234, loop = true, ttl = 0 } = options;
   checkDestination(group, ttl);
-  const parts = ["access=udp", "mux=ts", `dst=${group}:${port}`];
-  if (options.sap !== undefined) {
-    parts.push("sap", `name=${options.sap.name}`);
-    if (options.sap.description !== undefined) {
-      parts.push(`description=${options.sap.description}`);
-    }
-  }
+  const parts = ["access=udp", "mux=ts", `dst=${group}:${port}`, ...soutSapParts(options.sap)];
   const sout = `#std{${parts.join(",")}}`;
-  const { home, env } = await vlcEnvironment();
-  const command = [
-    ...AS_NOBODY,
-    "cvlc",
-    ...VLC_HEADLESS_FLAGS,
-    `--ttl=${ttl}`,
-    file,
-    "--sout",
+  const peer = await spawnVlc([`--ttl=${ttl}`, file, "--sout", sout, ...(loop ? ["--loop"] : [])]);
+  return extendPeer(peer, {
     sout,
-    ...(loop ? ["--loop"] : []),
-  ];
-  const peer = spawnPeer("vlc", command, {
-    env,
-    clearEnv: true,
-    cleanup: () => Deno.remove(home, { recursive: true }),
   });
-  return {
-    ...peer,
-    get exited() {
-      return peer.exited;
-    },
-    sout,
-  };
 }
 
 /** VLC's SAP services discovery, running: what it has listed so far. */
@@ -567,33 +559,14 @@ export interface VlcSapDiscovery extends PeerProcess {
  * interface's "Network streams (SAP)" shows it).
  */
 export async function startVlcSapDiscovery(): Promise<VlcSapDiscovery> {
-  const { home, env } = await vlcEnvironment();
   const added: string[] = [];
-  const peer = spawnPeer("vlc", [
-    ...AS_NOBODY,
-    "cvlc",
-    "-vv",
-    "-I",
-    "dummy",
-    ...VLC_HEADLESS_FLAGS,
-    "--services-discovery",
-    "sap",
-  ], {
-    env,
-    clearEnv: true,
-    cleanup: () => Deno.remove(home, { recursive: true }),
+  const peer = await spawnVlc(["-vv", "-I", "dummy", "--services-discovery", "sap"], {
     onStderrLine(line) {
       const match = /services discovery debug: adding: (.*)$/.exec(line);
       if (match !== null) added.push(match[1]!);
     },
   });
-  return {
-    ...peer,
-    get exited() {
-      return peer.exited;
-    },
-    added,
-  };
+  return extendPeer(peer, { added });
 }
 
 /**
@@ -672,11 +645,7 @@ export function startFfmpegH264Rtp(options: FfmpegH264RtpOptions = {}): FfmpegRt
     ...(options.sdpFile === undefined ? [] : ["-sdp_file", options.sdpFile]),
   ];
   const peer = spawnPeer("ffmpeg", command);
-  return {
-    ...peer,
-    get exited() {
-      return peer.exited;
-    },
+  return extendPeer(peer, {
     async readSdp({ timeoutMs = 5_000 } = {}) {
       if (options.sdpFile !== undefined) {
         return await waitForFile(options.sdpFile, timeoutMs, `ffmpeg's SDP ${options.sdpFile}`);
@@ -695,7 +664,7 @@ export function startFfmpegH264Rtp(options: FfmpegH264RtpOptions = {}): FfmpegRt
         await delay(25);
       }
     },
-  };
+  });
 }
 
 /**
@@ -785,11 +754,7 @@ export async function startGstMpegTs(options: GstMpegTsOptions = {}): Promise<Gs
       if (line.includes("GstIdentity:count: last-message = chain")) sent++;
     },
   });
-  return {
-    ...peer,
-    get exited() {
-      return peer.exited;
-    },
+  return extendPeer(peer, {
     ssrc,
     seqnumOffset,
     encoder,
@@ -804,7 +769,7 @@ export async function startGstMpegTs(options: GstMpegTsOptions = {}): Promise<Gs
       }
       return { code: status.code, sentPackets: sent };
     },
-  };
+  });
 }
 
 /**
@@ -881,24 +846,11 @@ export async function vlcPlayUrl(
   options: { runTimeS?: number; stopOnFirstPicture?: boolean } = {},
 ): Promise<VlcPlayResult> {
   const { runTimeS = 5, stopOnFirstPicture = true } = options;
-  const { home, env } = await vlcEnvironment();
   const started = performance.now();
   let firstPictureMs: number | undefined;
   let openFailed = false;
   const { promise: decided, resolve: decide } = Promise.withResolvers<void>();
-  const command = [
-    ...AS_NOBODY,
-    "cvlc",
-    "-vv",
-    ...VLC_HEADLESS_FLAGS,
-    "--vout=dummy",
-    "--repeat",
-    url,
-  ];
-  const peer = spawnPeer("vlc", command, {
-    env,
-    clearEnv: true,
-    cleanup: () => Deno.remove(home, { recursive: true }),
+  const peer = await spawnVlc(["-vv", "--vout=dummy", "--repeat", url], {
     onStderrLine(line) {
       if (
         firstPictureMs === undefined && line.includes("main decoder debug: Received first picture")
