@@ -142,18 +142,6 @@ export class Monitoring {
     if (target !== undefined) this.#reporters.get(catalogUrl(target.server))?.remove(target.stream);
   }
 
-  /** Reports sent, dropped and failed so far, over all servers. */
-  reportCounts(): { sent: number; dropped: number; failed: number } {
-    let sent = 0, dropped = 0, failed = 0;
-    for (const reporter of this.#reporters.values()) {
-      const counts = reporter.counts();
-      sent += counts.sent;
-      dropped += counts.dropped;
-      failed += counts.failed;
-    }
-    return { sent, dropped, failed };
-  }
-
   /** Stops the endpoint and abandons reports in flight. */
   async close(): Promise<void> {
     await Promise.all([...this.#reporters.values()].map((r) => r.close()));

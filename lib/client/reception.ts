@@ -101,11 +101,6 @@ export class Reception {
     return this.#received || this.#watches.some((w) => w.firstPacketMs !== undefined);
   }
 
-  /** The socket of a watched stream. */
-  socketOf(watch: StreamWatch): PooledSocket | undefined {
-    return this.#pool.socketOf(watch);
-  }
-
   /**
    * Starts receiving `watch`. Throws MulticastError when its socket cannot be opened or the run
    * has ended.

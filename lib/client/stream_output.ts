@@ -96,11 +96,6 @@ export class StreamOutput {
     return new StreamOutput(options, file, file);
   }
 
-  /** Why writing stopped early, if it did. */
-  get stop(): OutputStop | undefined {
-    return this.#stop;
-  }
-
   get #name(): string {
     return this.#path === "-" ? "stdout" : this.#path;
   }

@@ -77,7 +77,6 @@ export class StreamWatch {
   readonly #tsPayloadTypes: ReadonlySet<number>;
   readonly #analyseTs: boolean;
   readonly #output: TsOutput | undefined;
-  #udpSeen = false;
   #state: ReceptionState = "waiting";
   #changed: ReceptionState | undefined;
   #firstPacketMs = Number.NaN;
@@ -146,7 +145,7 @@ export class StreamWatch {
   /** `udp` once raw MPEG-TS arrived and no RTP did, or when described so; else `rtp`. */
   get transport(): StreamTransport {
     if (this.target.transport === "udp") return "udp";
-    return this.#udpSeen && this.stats.firstPacketMs === undefined ? "udp" : "rtp";
+    return this.#udpSeen() && this.stats.firstPacketMs === undefined ? "udp" : "rtp";
   }
 
   /** True when datagram `index` of `batch` passes the stream's source filter. */
@@ -155,13 +154,13 @@ export class StreamWatch {
   }
 
   /** Counts a datagram of the stream's socket that no stream there accepted (SSM filter). */
-  countFiltered(): void {
-    this.stats.countFiltered();
+  /** Whether raw MPEG-TS over UDP has arrived. */
+  #udpSeen(): boolean {
+    return this.#udp.packets > 0;
   }
 
-  /** The stream's `--output`, if it has one. */
-  get output(): TsOutput | undefined {
-    return this.#output;
+  countFiltered(): void {
+    this.stats.countFiltered();
   }
 
   /**
@@ -173,7 +172,6 @@ export class StreamWatch {
    */
   onDatagram(u8: Uint8Array, arrivalMs: number): boolean {
     if (u8[0] === TS.SYNC_BYTE && isRawTsDatagram(u8)) {
-      this.#udpSeen = true;
       this.#udp.onDatagram(u8.byteLength, arrivalMs);
       if (this.#analyseTs) this.ts.feedUdp(u8, arrivalMs);
       this.#output?.udp(u8);
@@ -271,7 +269,7 @@ export class StreamWatch {
     const figures: WatchFigures = {
       atMs: nowMs,
       rtp: this.stats.takeInterval(nowMs),
-      udp: this.#udpSeen ? this.#udp.takeInterval(nowMs) : undefined,
+      udp: this.#udpSeen() ? this.#udp.takeInterval(nowMs) : undefined,
       ts: this.ts.takeInterval(nowMs),
       socketDrops: drops === undefined ? undefined : drops - this.#dropsMark,
     };
@@ -285,7 +283,7 @@ export class StreamWatch {
     return {
       atMs: nowMs,
       rtp: this.stats.snapshot(nowMs),
-      udp: this.#udpSeen ? this.#udp.snapshot(nowMs) : undefined,
+      udp: this.#udpSeen() ? this.#udp.snapshot(nowMs) : undefined,
       ts: this.ts.snapshots(nowMs),
       socketDrops: this.#drops,
     };

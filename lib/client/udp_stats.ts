@@ -42,11 +42,6 @@ export class UdpStats {
     return this.#packets;
   }
 
-  /** Arrival of the last datagram, undefined before any. */
-  get lastArrivalMs(): number | undefined {
-    return Number.isNaN(this.#lastMs) ? undefined : this.#lastMs;
-  }
-
   /** Accounts one datagram of `bytes` payload bytes that arrived at `arrivalMs`. */
   onDatagram(bytes: number, arrivalMs: number): void {
     if (Number.isNaN(this.#firstMs)) this.#firstMs = arrivalMs;

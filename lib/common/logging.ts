@@ -115,7 +115,7 @@ function jsonLine(record: LogRecord): string {
  * The text formatter of LogTape's records: strings in values are written as they are but for their
  * control characters ({@link escapeTextControls}), anything else through Deno.inspect.
  */
-export function textFormatter(): (record: LogRecord) => string {
+function textFormatter(): (record: LogRecord) => string {
   return getTextFormatter({
     timestamp: "date-time-timezone",
     value: (v, inspect) => (typeof v === "string" ? escapeTextControls(v) : inspect(v)),

@@ -1,8 +1,6 @@
 // Graceful shutdown for Deno.serve: aborting its signal cuts request bodies still being received, so
 // the server first drains — new requests get 503, in-flight ones finish — and only then shuts down.
-// The server's handler counts through begin()/end() itself (createHandler's `drain`); wrap() does it
-// for any other handler.
-import type { Handler } from "./http_app.ts";
+// The server's handler counts through begin()/end() itself (createHandler's `drain`).
 
 /** Counts in-flight requests and turns new ones away once draining starts. */
 export class RequestDrain {
@@ -44,18 +42,6 @@ export class RequestDrain {
         "retry-after": "1",
       },
     });
-  }
-
-  /** Wraps a handler so that its requests are counted and refused with 503 while draining. */
-  wrap(handler: Handler): Handler {
-    return async (request, info) => {
-      if (!this.begin()) return await this.refuse(request);
-      try {
-        return await handler(request, info);
-      } finally {
-        this.end();
-      }
-    };
   }
 
   /** Starts draining; resolves true when no request is in flight, false if `timeoutMs` passes first. */

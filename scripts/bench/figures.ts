@@ -38,11 +38,6 @@ export function atMost(limit: number, text: string): Target {
   return { text, met: (f) => f.value <= limit };
 }
 
-/** Target: the value is at least `limit`. */
-export function atLeast(limit: number, text: string): Target {
-  return { text, met: (f) => f.value >= limit };
-}
-
 /** Target: the ratio against the baseline is at least `limit` (ratio > 1 = better). */
 export function ratioAtLeast(limit: number, text: string): Target {
   return { text, met: (f) => f.ratio !== null && f.ratio >= limit };

@@ -249,15 +249,6 @@ export class CpuWindow {
   }
 }
 
-/** CPU ticks of a process, or NaN when it has exited (its /proc entry is gone). */
-export function cpuTicksOrNaN(pid: number): number {
-  try {
-    return cpuTicks(pid);
-  } catch {
-    return Number.NaN;
-  }
-}
-
 /**
  * Starts another server.ts (as the server task runs it) on a free port with `args` (its stream or
  * catalog), for a section that needs streams the suite's server does not describe.

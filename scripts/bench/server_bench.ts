@@ -98,21 +98,6 @@ export async function startServer(
   return { name, child, url: `http://127.0.0.1:${port}/offer` };
 }
 
-/** Throughput of one server: a 1 s warm-up, then `seconds` of measurement. */
-export async function measureThroughput(
-  ctx: ServerBenchContext,
-  server: ServerUnderTest,
-  seconds: number,
-): Promise<WrkResult> {
-  await runWrk(ctx, server.url, { seconds: 1 });
-  const result = await runWrk(ctx, server.url, { seconds });
-  ctx.log(
-    `  ${server.name}: ${result.requestsPerS.toFixed(0)} req/s, p50 ${result.p50Ms} ms, ` +
-      `p99 ${result.p99Ms} ms, ${result.non2xx} non-2xx, ${result.socketErrors} socket errors`,
-  );
-  return result;
-}
-
 /** The runs of one server in an interleaved comparison, summarised. */
 export interface WrkSummary {
   readonly name: string;
