@@ -1,7 +1,9 @@
 // Puts the payloads of one RTP source back into sequence order (RFC 3550 §5.1 sequence numbers,
 // modulo 2^16) within a small window: late packets wait in place, duplicates are dropped, and a gap
 // is left as it is once the packet after it has waited `windowMs` or the window is full. Pure: time
-// comes with every call; memory is `capacity` preallocated slots, whatever arrives.
+// comes with every call; memory is `capacity` preallocated slots, whatever arrives. A jump ahead of
+// more than RFC 3550 A.1's MAX_DROPOUT (sequence.ts) is a restart of the sequence.
+import { SEQUENCE_LIMITS } from "./sequence.ts";
 
 /** Defaults of {@link ReorderBuffer}. */
 export const REORDER_DEFAULTS = {
@@ -9,8 +11,6 @@ export const REORDER_DEFAULTS = {
   CAPACITY: 64,
   /** How long a packet waits for a missing one before it, ms. */
   WINDOW_MS: 100,
-  /** A jump ahead of more than this many packets is a restart of the sequence (RFC 3550 A.1 MAX_DROPOUT). */
-  MAX_DROPOUT: 3000,
   /** Largest payload kept, bytes (a UDP datagram's largest payload). */
   MAX_PAYLOAD_BYTES: 65_507,
 } as const;
@@ -109,7 +109,7 @@ export class ReorderBuffer {
       else this.#late++;
       return;
     }
-    if (ahead > REORDER_DEFAULTS.MAX_DROPOUT) {
+    if (ahead > SEQUENCE_LIMITS.MAX_DROPOUT) {
       this.drain();
       this.#restarts++;
       this.#next = this.#highest = seq;

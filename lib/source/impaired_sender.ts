@@ -37,7 +37,8 @@ export interface ResolvedLimits {
   readonly durationS: number | undefined;
 }
 
-function randomUint32(): number {
+/** A random 32-bit unsigned number (seeds, SSRCs). */
+export function randomUint32(): number {
   return crypto.getRandomValues(new Uint32Array(1))[0]!;
 }
 

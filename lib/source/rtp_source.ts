@@ -10,6 +10,7 @@ import {
   elapsedSeconds,
   ImpairedSender,
   type ImpairmentSettings,
+  randomUint32,
   resolveRun,
 } from "./impaired_sender.ts";
 import {
@@ -102,10 +103,6 @@ export interface SourceTruth extends ImpairmentCounters {
 
 /** RTP clock ticks per datagram numerator: bits per datagram × 90 000. */
 const TICKS_NUMERATOR = MP2T_RTP.PAYLOAD_BYTES * 8 * MP2T_RTP.CLOCK_RATE;
-
-function randomUint32(): number {
-  return crypto.getRandomValues(new Uint32Array(1))[0]!;
-}
 
 /**
  * Sends MPEG-TS over RTP to a multicast group until `packets`, `durationS` or `signal` stops it,

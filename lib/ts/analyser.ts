@@ -8,7 +8,7 @@ import { PcrTracker } from "./pcr_tracker.ts";
 import { parsePat, parsePmt, sectionCrcOk, sectionHasCrc } from "./psi.ts";
 import { readPesPts } from "./pes.ts";
 import { createTsPacketFields, readTsPacket, TsPacketStatus } from "./packet.ts";
-import { PID_FLAG, PidTable } from "./pid_table.ts";
+import { PID_FLAG, PidTable, SI_PIDS } from "./pid_table.ts";
 import { ProgrammeMap } from "./programme_map.ts";
 import { RepetitionTimers } from "./repetition_timers.ts";
 import { SECTION_LIMITS, SectionAssembler, type SectionSink } from "./section_assembler.ts";
@@ -50,9 +50,6 @@ function checkCap(
   }
   return value;
 }
-
-/** PIDs whose sections are always reassembled: PSI and DVB SI (ISO/IEC 13818-1, EN 300 468). */
-const SI_PIDS = [TS.PAT_PID, TS.CAT_PID, DVB_PID.NIT, DVB_PID.SDT, DVB_PID.EIT, DVB_PID.TDT];
 
 /**
  * TR 101 290 analysis of one transport stream, fed datagram by datagram.

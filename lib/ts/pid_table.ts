@@ -4,6 +4,16 @@
 
 import { DVB_PID, TS } from "./constants.ts";
 
+/** PIDs whose sections are always reassembled: PSI and DVB SI (ISO/IEC 13818-1, EN 300 468). */
+export const SI_PIDS: readonly number[] = [
+  TS.PAT_PID,
+  TS.CAT_PID,
+  DVB_PID.NIT,
+  DVB_PID.SDT,
+  DVB_PID.EIT,
+  DVB_PID.TDT,
+];
+
 /** What a PID carries, as reported in the programme map. */
 export const PID_ROLES = [
   "unreferenced",

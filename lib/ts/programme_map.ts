@@ -2,8 +2,8 @@
 // 468 §5.2.3 SDT): services with their PMT and PCR PIDs and names, and from them the role of every
 // PID. Updated only when a table changes, never per packet; bounded by a cap on services.
 
-import { DVB_PID, TS } from "./constants.ts";
-import { fixedRole, PID_FLAG, type PidTable, ROLE } from "./pid_table.ts";
+import { TS } from "./constants.ts";
+import { fixedRole, PID_FLAG, type PidTable, ROLE, SI_PIDS } from "./pid_table.ts";
 import type { Pat, Pmt } from "./psi.ts";
 import type { Sdt } from "./sdt.ts";
 import { describeStream } from "./stream_types.ts";
@@ -121,9 +121,7 @@ export class ProgrammeMap {
       table.streamType[slot] = -1;
       table.streamTypeName[slot] = null;
     }
-    for (
-      const pid of [TS.PAT_PID, TS.CAT_PID, DVB_PID.NIT, DVB_PID.SDT, DVB_PID.EIT, DVB_PID.TDT]
-    ) {
+    for (const pid of SI_PIDS) {
       const slot = table.slotOf[pid]!;
       if (slot >= 0) table.flags[slot]! |= PID_FLAG.SECTIONS;
     }

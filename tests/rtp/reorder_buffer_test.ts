@@ -1,9 +1,10 @@
 // Tests of lib/rtp/reorder_buffer.ts: payloads back in RFC 3550 sequence order within the window,
 // duplicates dropped, gaps left after the wait or when the window is full, the 16-bit wrap, a
 // sender restart, and random arrival orders against a sorted reference.
+import { SEQUENCE_LIMITS } from "../../lib/rtp/sequence.ts";
 import assert from "node:assert/strict";
 import { mulberry32 } from "../../lib/common/prng.ts";
-import { REORDER_DEFAULTS, ReorderBuffer } from "../../lib/rtp/reorder_buffer.ts";
+import { ReorderBuffer } from "../../lib/rtp/reorder_buffer.ts";
 
 /** A buffer whose output is the first payload byte pair read back as the sequence number. */
 function recorder(options: { capacity?: number; windowMs?: number } = {}) {
@@ -116,8 +117,8 @@ Deno.test("ReorderBuffer treats a jump beyond MAX_DROPOUT as a restart: what it 
   const { out, buffer, push } = recorder();
   push(100);
   push(102);
-  push(100 + REORDER_DEFAULTS.MAX_DROPOUT + 10);
-  push(100 + REORDER_DEFAULTS.MAX_DROPOUT + 11);
+  push(100 + SEQUENCE_LIMITS.MAX_DROPOUT + 10);
+  push(100 + SEQUENCE_LIMITS.MAX_DROPOUT + 11);
   assert.deepEqual(out, [100, 102, 3110, 3111]);
   assert.equal(buffer.counts().restarts, 1);
   buffer.push(7, new Uint8Array(0), 0);
