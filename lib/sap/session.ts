@@ -4,6 +4,7 @@ import { SdpError } from "../common/errors.ts";
 import { multicastProblem } from "../net/multicast_address.ts";
 import { formatEncoding, type PayloadFormat } from "../rtp/payload_format.ts";
 import { parseSdp, RTP_PROTOCOL } from "../sdp/parse.ts";
+import { includedSources, receivable } from "../sdp/receive_target.ts";
 import {
   checkStreamName,
   checkStreamText,
@@ -54,9 +55,7 @@ export function readAnnouncedSession(sdp: string): AnnouncedSession {
   // Session-level lines are those before the first m=.
   const firstMedia = lines.findIndex((l) => l.startsWith("m="));
   const session = firstMedia < 0 ? lines : lines.slice(0, firstMedia);
-  const media = summary.media.find((m) =>
-    m.port !== 0 && (RTP_PROTOCOL.test(m.protocol) || m.protocol.toLowerCase() === "udp")
-  );
+  const media = summary.media.find((m) => m.port !== 0 && receivable(m));
   if (media === undefined) throw new SdpError("The announcement has no RTP or UDP media line");
   if (media.connection === undefined) throw new SdpError(`No c= line for m=${media.type}`);
   const problem = multicastProblem(media.connection.address);
@@ -71,7 +70,8 @@ export function readAnnouncedSession(sdp: string): AnnouncedSession {
     )
     : [...media.formatTokens];
   const origin = (lineValue(session, "o=") ?? "").split(/\s+/);
-  const source = media.sourceFilter?.mode === "incl" ? media.sourceFilter.sources[0] : undefined;
+  // The client's reading: only a filter for this group, never VLC's 0.0.0.0 placeholder.
+  const source = includedSources(media)[0];
   const description = lineValue(session, "i=") ?? "";
   const category = lineValue(session, "a=cat:");
   const tool = lineValue(session, "a=tool:");

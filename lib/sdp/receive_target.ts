@@ -69,7 +69,7 @@ export function describeMediaChoice(choice: MediaChoice): string {
  * socket's address (`a=source-filter: incl IN IP4 * 0.0.0.0`), which would filter out the very
  * stream announced.
  */
-function includedSources(media: MediaSection): readonly string[] {
+export function includedSources(media: MediaSection): readonly string[] {
   const filter = media.sourceFilter;
   if (filter?.mode !== "incl") return [];
   const group = media.connection?.address.toLowerCase();
@@ -78,7 +78,7 @@ function includedSources(media: MediaSection): readonly string[] {
 }
 
 /** True for an m-line the client can receive: an RTP profile, or raw UDP (MPEG-TS). */
-function receivable(media: MediaSection): boolean {
+export function receivable(media: MediaSection): boolean {
   return RTP_PROTOCOL.test(media.protocol) || RAW_UDP_PROTOCOL.test(media.protocol);
 }
 

@@ -67,6 +67,16 @@ Deno.test("readAnnouncedSession() reads category, raw UDP and SSM sessions, and 
       "a=source-filter: incl IN IP4 232.1.1.1 10.0.0.1\r\nm=video 5006 RTP/AVP 33\r\n",
   );
   assert.equal(ssm.source, "10.0.0.1");
+  // Read as the client reads a source filter (lib/sdp/receive_target.ts): `*` applies, another
+  // destination does not, and VLC's 0.0.0.0 placeholder (its unbound socket) names no sender.
+  const filtered = (filter: string) =>
+    readAnnouncedSession(
+      "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=cam\r\nc=IN IP4 232.1.1.1/16\r\nt=0 0\r\n" +
+        `a=source-filter: ${filter}\r\nm=video 5006 RTP/AVP 33\r\n`,
+    ).source;
+  assert.equal(filtered("incl IN IP4 * 10.0.0.2"), "10.0.0.2");
+  assert.equal(filtered("incl IN IP4 * 0.0.0.0"), undefined);
+  assert.equal(filtered("incl IN IP4 239.1.1.1 10.0.0.1"), undefined);
   assert.throws(
     () =>
       readAnnouncedSession(
