@@ -6,6 +6,7 @@
 // Run: deno run -A scripts/soak_probe.ts [--minutes 10] [--streams 5] [--bitrate 2M] [--cycle 60]
 // Multicast stays in a private network namespace: unless GATEWAY_NETNS=1 the script re-executes
 // itself under `unshare -rn` with lo up and 224.0.0.0/4 routed to lo; the sources also use TTL 0.
+import { type IndicatorKey, TR101290_INDICATORS } from "../lib/ts/tr101290.ts";
 import { exitCodeFor, parseFlags, parseIntegerFlag } from "../lib/common/flags.ts";
 import { ConfigError } from "../lib/common/errors.ts";
 import { delay } from "../lib/common/delay.ts";
@@ -121,19 +122,6 @@ const DEFAULTS: Required<ProbeSoakOptions> = {
 export const MAX_GROWTH_MB = 5;
 
 /**
- * TR 101 290 indicators of a summary's `ts` object that depend on the bytes only: 0 on the test
- * source's clean TS whatever the timing.
- */
-const TS_CONTENT_KEYS = [
-  "syncLosses",
-  "syncByteErrors",
-  "ccErrors",
-  "transportErrors",
-  "crcErrors",
-  "pcrDiscontinuityErrors",
-] as const;
-
-/**
  * The indicators that say "X does not occur at least every N ms" (PAT, PMT, PID, PCR, PTS), judged
  * on arrival times: 0 while the source keeps its schedule; a source late by more than a limit (its
  * JavaScript timer on a busy host) counts them, which the source's truth does not know.
@@ -144,7 +132,15 @@ const TS_TIMING_KEYS = [
   "pidErrors",
   "pcrRepetitionErrors",
   "ptsErrors",
-] as const;
+] as const satisfies readonly IndicatorKey[];
+
+/**
+ * The other TR 101 290 indicators of a summary's `ts` object (sync, CC, transport, CRC, PCR
+ * discontinuity): they depend on the bytes only, 0 on the test source's clean TS whatever the timing.
+ */
+const TS_CONTENT_KEYS = TR101290_INDICATORS.map((i) => i.key).filter((k) =>
+  !(TS_TIMING_KEYS as readonly string[]).includes(k)
+);
 
 function round1(value: number): number {
   return Math.round(value * 10) / 10;
