@@ -31,15 +31,24 @@ export interface CatalogListing {
   readonly skipped: number;
 }
 
-/** The catalog URL (`.../streams`) of a server given as a base, offer or stream URL. */
-export function catalogUrl(server: string): string {
+/**
+ * The URL of `path` (e.g. `/streams`) on a server given as a base URL, an offer URL (`.../offer`,
+ * `.../streams/NAME/offer`) or a description URL (`.../streams/NAME.sdp`): the same path prefix,
+ * then `path`, without query or fragment.
+ */
+export function serverUrl(server: string, path: string): string {
   const url = new URL(server);
   const base = url.pathname.replace(/\/+$/, "").replace(/\/streams\/[^/]+(?:\/offer|\.sdp)$/, "")
     .replace(/\/offer$/, "");
-  url.pathname = `${base}/streams`;
+  url.pathname = `${base}${path}`;
   url.search = "";
   url.hash = "";
   return url.toString();
+}
+
+/** The catalog URL (`.../streams`) of a server given as a base, offer or stream URL. */
+export function catalogUrl(server: string): string {
+  return serverUrl(server, "/streams");
 }
 
 /** Reads a catalog body: `{"streams":[{"name","version",...}]}` (the server's GET /streams). */

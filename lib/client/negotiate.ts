@@ -219,7 +219,7 @@ function toTarget(text: string, origin: string, options: FetchOptions): ReceiveT
 }
 
 /** The `Authorization` header for the options' bearer token, if any. */
-export function authHeaders(options: FetchOptions): Record<string, string> {
+export function authHeaders(options: Pick<FetchOptions, "token">): Record<string, string> {
   return options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };
 }
 

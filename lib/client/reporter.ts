@@ -7,6 +7,8 @@ import {
   REPORT_LIMITS,
   reportsPath,
 } from "../common/receiver_report.ts";
+import { serverUrl } from "./catalog_client.ts";
+import { authHeaders } from "./negotiate.ts";
 
 /** Defaults of {@link Reporter}. */
 export const REPORTER_DEFAULTS = {
@@ -62,13 +64,7 @@ interface StreamQueue {
  * `/streams/{name}/reports`.
  */
 export function reportsUrl(server: string, stream: string): string {
-  const url = new URL(server);
-  const base = url.pathname.replace(/\/+$/, "").replace(/\/streams\/[^/]+(?:\/offer|\.sdp)$/, "")
-    .replace(/\/offer$/, "");
-  url.pathname = `${base}${reportsPath(stream)}`;
-  url.search = "";
-  url.hash = "";
-  return url.toString();
+  return serverUrl(server, reportsPath(stream));
 }
 
 /**
@@ -174,9 +170,7 @@ export class Reporter {
         body,
         headers: {
           "content-type": REPORT_CONTENT_TYPE,
-          ...(this.#options.token === undefined
-            ? {}
-            : { authorization: `Bearer ${this.#options.token}` }),
+          ...authHeaders(this.#options),
         },
         signal: abort.signal,
         ...(this.#options.client === undefined ? {} : { client: this.#options.client }),
