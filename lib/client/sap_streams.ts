@@ -1,6 +1,7 @@
 // `--sap NAME`: streams found by their SAP announcement (RFC 2974) instead of a server: listens on
 // the SAP groups (lib/sap/listener.ts) until every named session (`s=`) was heard or --timeout ran
 // out, and reads where each one lives out of its announced SDP (RFC 8866).
+import { abortable } from "../common/abortable.ts";
 import { MulticastError, NegotiationError, SdpError } from "../common/errors.ts";
 import { printable } from "../common/printable.ts";
 import { ipVersionOf } from "../net/multicast_address.ts";
@@ -119,13 +120,15 @@ export async function findAnnouncedStreams(
     const timedOut = new Promise<"timeout">((done) => {
       timer = setTimeout(() => done("timeout"), options.timeoutS * 1000);
     });
-    const aborted = new Promise<"aborted">((done) => {
-      if (options.signal.aborted) done("aborted");
-      options.signal.addEventListener("abort", () => done("aborted"), { once: true });
-    });
-    const outcome = await Promise.race([allHeard.then(() => "heard" as const), timedOut, aborted]);
-    clearTimeout(timer);
-    if (outcome === "aborted") throw options.signal.reason;
+    let outcome: "heard" | "timeout";
+    try {
+      outcome = await abortable(
+        Promise.race([allHeard.then(() => "heard" as const), timedOut]),
+        options.signal,
+      );
+    } finally {
+      clearTimeout(timer);
+    }
     if (outcome === "timeout") {
       const missing = options.names.filter((n) => !heard.has(n));
       const port = options.port ?? SAP_PORT;

@@ -1,6 +1,7 @@
 // `--output FILE|-`: opens where a stream's transport stream goes (stdout or a file), queues it in
 // bounded memory (lib/common/queued_writer.ts) behind the reordering TsOutput (ts_output.ts), and
 // says how it ended: a reader that closed the pipe, or a write error, ends the run.
+import { abortable } from "../common/abortable.ts";
 import { getLogger } from "@logtape/logtape";
 import { ConfigError } from "../common/errors.ts";
 import { QueuedWriter, type WriteTarget } from "../common/queued_writer.ts";
@@ -74,13 +75,7 @@ export class StreamOutput {
     const opening = Deno.open(options.path, { write: true, create: true, truncate: true });
     const { signal } = options;
     try {
-      file = signal === undefined ? await opening : await Promise.race([
-        opening,
-        new Promise<never>((_, reject) => {
-          if (signal.aborted) reject(signal.reason);
-          signal.addEventListener("abort", () => reject(signal.reason), { once: true });
-        }),
-      ]);
+      file = await abortable(opening, signal);
     } catch (error) {
       if (signal?.aborted) {
         // The open may still complete later: close what it opens.

@@ -1,5 +1,6 @@
 // Bounded reading of files the programs are pointed at (config files, --sdp files, certificates):
 // only regular files, at most a byte limit, and every wait abortable so signals keep working.
+import { abortable } from "./abortable.ts";
 import { FileReadError } from "./errors.ts";
 import { readLimited } from "./read_limited.ts";
 
@@ -19,17 +20,6 @@ function kindOf(info: Deno.FileInfo): string {
   if (info.isBlockDevice) return "a block device";
   if (info.isSocket) return "a socket";
   return "not a regular file";
-}
-
-/** `promise`, or the signal's reason as soon as it aborts (the operation itself is left behind). */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  signal.throwIfAborted();
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }
 
 /**
