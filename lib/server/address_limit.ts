@@ -1,6 +1,11 @@
 // Per-client-address slots for work that a slow client can stretch (reading a request body): one
 // address cannot hold more than a few, so a trickle from one host leaves capacity for the others.
 
+/** The client address a request came from, for per-address limits ("unknown" without one). */
+export function addressOf(info: Deno.ServeHandlerInfo | undefined): string {
+  return (info?.remoteAddr as Deno.NetAddr | undefined)?.hostname ?? "unknown";
+}
+
 /** Counts slots in use per client address; an address has entries only while it holds slots. */
 export class AddressLimit {
   readonly #max: number;

@@ -13,7 +13,7 @@ import { AnswerCache } from "./answer_cache.ts";
 import { describeStream } from "../sdp/describe.ts";
 import { MAX_SDP_BYTES } from "../sdp/parse.ts";
 import { printable } from "../common/printable.ts";
-import { AddressLimit } from "./address_limit.ts";
+import { AddressLimit, addressOf } from "./address_limit.ts";
 import type { ServerLoad } from "./server_load.ts";
 import { requestPath } from "./request_target.ts";
 import { buildPlaylist, PLAYLIST_HEADERS } from "./playlist.ts";
@@ -104,11 +104,6 @@ function mediaTypeOf(request: Request): string {
   const header = request.headers.get("content-type");
   if (header === "application/sdp" || header === "application/json") return header;
   return (header ?? "").split(";", 1)[0]!.trim().toLowerCase();
-}
-
-/** The client address a request came from, for per-address limits. */
-function addressOf(info: Deno.ServeHandlerInfo | undefined): string {
-  return (info?.remoteAddr as Deno.NetAddr | undefined)?.hostname ?? "unknown";
 }
 
 /** Throws 415 for an offer of media type `type` (neither SDP nor JSON), its body unread. */
@@ -345,8 +340,7 @@ function admit(
   }
   if (path === "/healthz") return undefined;
   if (options.rateLimiter !== undefined) {
-    const address = info?.remoteAddr as Deno.NetAddr | undefined;
-    const wait = options.rateLimiter.take(address?.hostname ?? "unknown");
+    const wait = options.rateLimiter.take(addressOf(info));
     if (wait > 0) {
       problem(429, "Too many requests from this address; slow down", {
         headers: { "retry-after": String(Math.max(1, Math.ceil(wait))) },
@@ -421,10 +415,10 @@ function route(
   }
   if (context.reportDeps !== undefined) {
     if (REPORT_ROUTES.reports.test(path)) {
-      return handleReport(request, info, context.reportDeps);
+      return handleReport(request, path, info, context.reportDeps);
     }
     if (REPORT_ROUTES.receivers.test(path)) {
-      return handleReceivers(request, info, context.reportDeps);
+      return handleReceivers(request, path, info, context.reportDeps);
     }
   }
   const sdpMatch = /^\/streams\/([^/]+)\.sdp$/.exec(path);

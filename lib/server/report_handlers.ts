@@ -5,7 +5,7 @@ import { ProblemError } from "../common/errors.ts";
 import { readBodyLimited } from "../common/read_limited.ts";
 import { REPORT_CONTENT_TYPE, REPORT_LIMITS } from "../common/receiver_report.ts";
 import { bodyReadProblem, bodyTooLarge, CLOSE, problem, problemResponse } from "./problem.ts";
-import type { AddressLimit } from "./address_limit.ts";
+import { type AddressLimit, addressOf } from "./address_limit.ts";
 import type { RateLimiter } from "./rate_limit.ts";
 import type { ReceiverStore } from "./receiver_store.ts";
 import { parseReport, ReportError } from "./report_validation.ts";
@@ -45,10 +45,6 @@ export interface ReportDeps {
   readonly maxBodyBytes?: number;
   /** Time to receive a body in ms; default 10 000. */
   readonly bodyTimeoutMs?: number;
-}
-
-function addressOf(info: Deno.ServeHandlerInfo | undefined): string {
-  return (info?.remoteAddr as Deno.NetAddr | undefined)?.hostname ?? "unknown";
 }
 
 /** The catalog stream named by `path` (matched by `pattern`), or undefined when there is none. */
@@ -158,12 +154,12 @@ async function acceptReport(
   return new Response(null, { status: 204 });
 }
 
-/** The path of a request, and a problem+json response for a ProblemError thrown while handling. */
+/** A problem+json response for a ProblemError thrown while handling the request to `path`. */
 async function guarded(
   request: Request,
+  path: string,
   handle: (path: string) => Promise<Response> | Response,
 ): Promise<Response> {
-  const path = new URL(request.url).pathname;
   try {
     return await handle(path);
   } catch (error) {
@@ -180,11 +176,12 @@ async function guarded(
  */
 export function handleReport(
   request: Request,
+  path: string,
   info: Deno.ServeHandlerInfo | undefined,
   deps: ReportDeps,
 ): Promise<Response> {
   let stream = UNKNOWN_STREAM;
-  return guarded(request, async (path) => {
+  return guarded(request, path, async (path) => {
     const known = streamOf(path, REPORT_ROUTES.reports, deps);
     stream = known ?? UNKNOWN_STREAM;
     limitRate(info, deps);
@@ -208,10 +205,11 @@ export function handleReport(
  */
 export function handleReceivers(
   request: Request,
+  path: string,
   info: Deno.ServeHandlerInfo | undefined,
   deps: ReportDeps,
 ): Promise<Response> {
-  return guarded(request, (path) => {
+  return guarded(request, path, (path) => {
     const known = streamOf(path, REPORT_ROUTES.receivers, deps);
     limitRate(info, deps);
     const stream = requireStream(known, path);

@@ -55,8 +55,8 @@ async function reportServer(options: {
     async (request, info) => {
       const path = new URL(request.url).pathname;
       try {
-        if (path.endsWith("/reports")) return await handleReport(request, info, deps);
-        if (path.endsWith("/receivers")) return await handleReceivers(request, info, deps);
+        if (path.endsWith("/reports")) return await handleReport(request, path, info, deps);
+        if (path.endsWith("/receivers")) return await handleReceivers(request, path, info, deps);
         if (path === "/metrics") return await scrape(request);
         return new Response("no route", { status: 404 });
       } catch {
@@ -378,6 +378,7 @@ Deno.test("handleReport() works in memory with a plain Request, and without info
       body: JSON.stringify(sampleReport()),
       headers: { "content-type": "application/json" },
     }),
+    "/streams/news/reports",
     undefined,
     { store, hasStream: () => true },
   );
