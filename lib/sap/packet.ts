@@ -1,7 +1,7 @@
 // SAP packets (RFC 2974 §6, Session Announcement Protocol version 2, whose header says V=1): the
 // header parser and writer, with a named error whose `problem` says which kind of bad packet it was
 // so that listeners can count them.
-import { bytesToIp, ipToBytes } from "../net/ip_bytes.ts";
+import { formatIpAddress, parseIpAddress } from "../net/ip_address.ts";
 import { ipVersionOf } from "../net/multicast_address.ts";
 
 /** Header constants of RFC 2974 §6. */
@@ -167,7 +167,7 @@ export function parseSapHeader(datagram: Uint8Array): SapHeader {
     encrypted: false,
     compressed: (first & SAP.COMPRESSED) !== 0,
     hash,
-    origin: bytesToIp(datagram.subarray(SAP.FIXED_HEADER_LENGTH, authOffset)),
+    origin: formatIpAddress(addressType, datagram, SAP.FIXED_HEADER_LENGTH),
     authentication: datagram.subarray(authOffset, bodyOffset),
     body: datagram.subarray(bodyOffset),
     bodyOffset,
@@ -248,7 +248,10 @@ export function encodeSapPacket(fields: SapPacketFields): Uint8Array {
   if (auth.length % 4 !== 0 || auth.length > 255 * 4) {
     throw new RangeError(`SAP authentication data of ${auth.length} bytes is not 4 × 0-255`);
   }
-  const origin = ipToBytes(fields.origin);
+  const origin = parseIpAddress(fields.origin.split("%", 1)[0]!)?.bytes;
+  if (origin === undefined) {
+    throw new RangeError(`SAP origin "${fields.origin}" is not an IP address`);
+  }
   const type = fields.compressed === true || fields.payloadType === undefined
     ? new Uint8Array(0)
     : new TextEncoder().encode(`${fields.payloadType}\0`);

@@ -1,6 +1,6 @@
 // Which SAP group announces a session (RFC 2974 §3): the group of the session's multicast scope, as
 // VLC picks it, on port 9875; and the groups a listener joins.
-import { ipToBytes } from "../net/ip_bytes.ts";
+import { parseIpAddress } from "../net/ip_address.ts";
 import { ipVersionOf, isMulticastAddress } from "../net/multicast_address.ts";
 
 /** SAP's UDP port (RFC 2974 §3). */
@@ -50,7 +50,11 @@ export function sapGroupFor(address: string): SapGroupChoice {
     throw new RangeError(`Cannot announce ${address}: not a multicast address`);
   }
   if (ipVersionOf(address) === 6) {
-    const scope = ipToBytes(address)[1]! & 0x0f;
+    const bytes = parseIpAddress(address.split("%", 1)[0]!)?.bytes;
+    if (bytes === undefined) {
+      throw new RangeError(`Cannot announce ${address}: not an IPv6 literal`);
+    }
+    const scope = bytes[1]! & 0x0f;
     if (scope === 0 || scope === 0xf) {
       throw new RangeError(`Cannot announce ${address}: IPv6 multicast scope ${scope} is reserved`);
     }

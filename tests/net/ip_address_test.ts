@@ -48,6 +48,17 @@ Deno.test("formatIpAddress() writes RFC 5952 text that parses back to the same b
   assert.equal(formatIpAddress(6, parseIpAddress("1:0:0:2:0:0:0:3")!.bytes), "1:0:0:2::3");
   assert.equal(formatIpAddress(6, parseIpAddress("1:0:2:3:4:5:6:7")!.bytes), "1:0:2:3:4:5:6:7");
   assert.equal(formatIpAddress(6, parseIpAddress("1:0:0:2:0:0:3:4")!.bytes), "1::2:0:0:3:4");
+  for (
+    const [text, canonical] of [
+      ["::", "::"],
+      ["ff0e::2:7ffe", "ff0e::2:7ffe"],
+      ["FF05:0:0:0:0:0:2:7FFE", "ff05::2:7ffe"],
+      ["2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"],
+      ["::ffff:192.0.2.1", "::ffff:c000:201"],
+    ]
+  ) {
+    assert.equal(formatIpAddress(6, parseIpAddress(text!)!.bytes), canonical, text);
+  }
   assert.equal(formatIpAddress(4, new Uint8Array([0, 0, 127, 0, 0, 1]), 2), "127.0.0.1");
   assert.throws(() => formatIpAddress(6, new Uint8Array(15)), RangeError);
   assert.throws(() => formatIpAddress(4, new Uint8Array(4), 1), RangeError);
