@@ -1,6 +1,7 @@
 // What the client writes per interval and at the end: JSON lines (stats_view.ts records of every
 // stream) or, on a terminal, the one-stream table (stats_table.ts) or the streams table
 // (streams_table.ts), with the TR 101 290 health line of MPEG-TS streams under it.
+import { ssrcHex } from "./terminal_text.ts";
 import { formatTsHealth } from "../ts/health.ts";
 import type { IntervalEntry } from "./reception.ts";
 import { renderTable, type TableOptions } from "./stats_table.ts";
@@ -149,7 +150,7 @@ export class ClientOutput {
       const key = pidTableSource(entry.interval.ts, entry.total.ts);
       const total = key === undefined ? undefined : entry.total.ts.get(key);
       if (key === undefined || total === undefined) continue;
-      const source = key === UDP_KEY ? "raw UDP" : `SSRC 0x${key.toString(16).padStart(8, "0")}`;
+      const source = key === UDP_KEY ? "raw UDP" : `SSRC ${ssrcHex(key)}`;
       text += "\n" +
         renderPidTable(
           `PIDs of ${entry.watch.name} (${source})`,

@@ -11,7 +11,7 @@ import { entryIntervalRecords, entrySummaryRecords, type OutputSettings } from "
 import type { ClientConfig } from "./config.ts";
 import { Monitoring } from "./monitoring.ts";
 import type { FetchOptions } from "./negotiate.ts";
-import { type IntervalEntry, Reception, type ReceptionOutcome } from "./reception.ts";
+import { entryAt, type IntervalEntry, Reception, type ReceptionOutcome } from "./reception.ts";
 import { logSocketEvent, logStateChange, logStreamPlan } from "./session_log.ts";
 import { resolveStream, type StreamPlan, uniquelyNamed } from "./stream_setup.ts";
 import { StreamWatch } from "./stream_watch.ts";
@@ -254,12 +254,7 @@ export async function runSession(options: SessionOptions): Promise<SessionEnd> {
     }
     await following;
     const at = reception.now();
-    const entries = reception.watches().map((w) => ({
-      watch: w,
-      interval: w.takeInterval(at),
-      total: w.snapshot(at),
-      status: w.status(at),
-    }));
+    const entries = reception.watches().map((w) => entryAt(w, at));
     output.final(entries, new Date());
     if (outcome === "timeout") logTimeout(entries, config, single);
     return { kind: "received", outcome, received: reception.received };

@@ -14,6 +14,19 @@ export interface IntervalEntry {
   readonly status: ReceptionStatus;
 }
 
+/**
+ * A watch's figures at `at`: the interval (taken, so the next one starts now), then the totals and
+ * the status. The order matters: taking the interval prunes the TS analysers the totals then read.
+ */
+export function entryAt(watch: StreamWatch, at: number): IntervalEntry {
+  return {
+    watch,
+    interval: watch.takeInterval(at),
+    total: watch.snapshot(at),
+    status: watch.status(at),
+  };
+}
+
 /** How reception ended: `timeout` nothing within --timeout; `done` a limit; `interrupted` signal. */
 export type ReceptionOutcome = "done" | "timeout" | "interrupted";
 
@@ -123,13 +136,7 @@ export class Reception {
     this.#watches.splice(index, 1);
     await this.#pool.remove(watch);
     if (watch.firstPacketMs !== undefined) this.#received = true;
-    const at = this.#now();
-    return {
-      watch,
-      interval: watch.takeInterval(at),
-      total: watch.snapshot(at),
-      status: watch.status(at),
-    };
+    return entryAt(watch, this.#now());
   }
 
   /** Ends the run with `outcome` (the first one given wins). */
@@ -155,12 +162,7 @@ export class Reception {
         nextIntervalMs += intervalS * 1000;
         if (nextIntervalMs <= at) nextIntervalMs = at + intervalS * 1000;
         this.#options.onInterval(
-          this.#watches.map((watch) => ({
-            watch,
-            interval: watch.takeInterval(at),
-            total: watch.snapshot(at),
-            status: watch.status(at),
-          })),
+          this.#watches.map((watch) => entryAt(watch, at)),
           at,
         );
       }

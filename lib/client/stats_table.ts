@@ -4,7 +4,7 @@
 import type { ReceiverSnapshot } from "../rtp/session_stats.ts";
 import type { SourceSnapshot } from "../rtp/source_stats.ts";
 import { formatEncoding } from "../rtp/payload_format.ts";
-import { paint, type Style, truncateVisible, visibleLength } from "./terminal_text.ts";
+import { paint, ssrcHex, type Style, truncateVisible, visibleLength } from "./terminal_text.ts";
 import type { ViewContext } from "./stats_view.ts";
 
 /** Options of {@link renderTable}. */
@@ -92,7 +92,7 @@ const COLUMNS: readonly Column[] = [
     header: "SSRC",
     width: 10,
     priority: 0,
-    cell: (r) => ({ text: `0x${r.total.ssrc.toString(16).padStart(8, "0")}` }),
+    cell: (r) => ({ text: ssrcHex(r.total.ssrc) }),
   },
   {
     header: "PT",

@@ -1,6 +1,7 @@
 // The rows of the several-streams table (streams_table.ts): per stream its recent RTP sources
 // (RFC 3550 figures and state), its raw MPEG-TS over UDP datagrams (loss from the continuity
 // counters), or one waiting row. Pure: a stream's figures to rows.
+import { ssrcHex } from "./terminal_text.ts";
 import type { SourceSnapshot } from "../rtp/source_stats.ts";
 import type { IntervalEntry } from "./reception.ts";
 import { type SourceState, sourceState } from "./stats_table.ts";
@@ -35,10 +36,6 @@ export interface RowOptions {
   readonly stallAfterS: number;
   /** The table drawn at exit: the run's averages, quiet sources `ended`. */
   readonly final?: boolean;
-}
-
-function hex(ssrc: number): string {
-  return `0x${ssrc.toString(16).padStart(8, "0")}`;
 }
 
 /** The rows of one stream: its recent RTP sources, its raw UDP datagrams, or one waiting row. */
@@ -117,7 +114,7 @@ function sourceRow(
 ): Row {
   return {
     stream,
-    ssrc: hex(total.ssrc),
+    ssrc: ssrcHex(total.ssrc),
     packets: total.packets,
     lost: String(total.lost),
     lossPercent: total.fractionLost * 100,

@@ -71,3 +71,8 @@ export function screenRows(lines: readonly string[], columns: number): number {
   }
   return rows;
 }
+
+/** An RTP SSRC as the views write it: `0x` and eight hex digits. */
+export function ssrcHex(ssrc: number): string {
+  return `0x${ssrc.toString(16).padStart(8, "0")}`;
+}
