@@ -15,6 +15,7 @@ import {
   endpointText,
   IMPAIRMENT_USAGE,
   parseTruthProgramFlags,
+  REPORT_USAGE,
   runTruthProgram,
   TRUTH_PROGRAM_FLAGS,
   type TruthCommand,
@@ -39,6 +40,7 @@ Options:
   --packets N         Stop after N datagrams received
   --duration SECONDS  Stop after SECONDS
 ${IMPAIRMENT_USAGE}
+${REPORT_USAGE}
 
 Once joined it prints "rtp-impair: relaying FROM -> TO" on stderr. The first 2 datagrams are
 never impaired. Truth counters: generated (datagrams received), sent, dropped, duplicated,

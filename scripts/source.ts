@@ -17,6 +17,7 @@ import {
   IMPAIRMENT_USAGE,
   optionalFlag,
   parseTruthProgramFlags,
+  REPORT_USAGE,
   runTruthProgram,
   TRUTH_PROGRAM_FLAGS,
   type TruthCommand,
@@ -47,12 +48,9 @@ Options:
   --raw-udp           Raw MPEG-TS over UDP: the 7 TS packets (1316 bytes) without the RTP header,
                       as VLC's #udp{dst=...} sends (no SSRC or sequence numbers)
 ${TS_FAULT_USAGE}
-${
-    IMPAIRMENT_USAGE.replace(
-      "  --json",
-      "  --interface IP      Local address to send from (IPv4: picks the outgoing interface)\n  --json",
-    )
-  }
+${IMPAIRMENT_USAGE}
+  --interface IP      Local address to send from (IPv4: picks the outgoing interface)
+${REPORT_USAGE}
 
 The first 2 datagrams are never impaired (RFC 3550 A.1 probation). Truth counters: generated,
 sent (datagrams on the wire, duplicates included), dropped, duplicated, reordered (what a

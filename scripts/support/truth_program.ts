@@ -23,13 +23,16 @@ export const TRUTH_PROGRAM_FLAGS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-/** `--help` lines of the impairment flags, the report flag and --help, the same in both programs. */
+/** `--help` lines of the impairment flags, the same in both programs. */
 export const IMPAIRMENT_USAGE =
   `  --loss P            Probability 0-1 that a datagram is dropped (default 0)
   --duplicate P       Probability 0-1 that a datagram is sent twice (default 0)
   --reorder P         Probability 0-1 that a datagram is held and sent after the next (default 0)
-  --seed N            Seed of the impairment PRNG, 0-4294967295 (default random; reported)
-  --json              Print the truth report as one JSON line on stdout at exit
+  --seed N            Seed of the impairment PRNG, 0-4294967295 (default random; reported)`;
+
+/** `--help` lines of the report flag and --help, the same in both programs (they end the list). */
+export const REPORT_USAGE =
+  `  --json              Print the truth report as one JSON line on stdout at exit
                       (otherwise a summary line on stderr)
   -h, --help          Show this help and exit`;
 
