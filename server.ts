@@ -46,11 +46,7 @@ export async function main(args: string[]): Promise<number> {
   const logging = setupLogging({ format: config.logFormat, output: "stdout" });
   const logger = getLogger(["gateway", "server"]);
   const catalog = new LiveCatalog(config.streams, { defaultName: config.defaultName });
-  const store = new ReceiverStore({
-    maxReceiversPerStream: config.reports.maxReceiversPerStream,
-    maxReceivers: config.reports.maxReceivers,
-    maxAgeS: config.reports.maxAgeS,
-  });
+  const store = new ReceiverStore(config.reports);
   let sap: SapDiscovery | undefined;
   const metrics = new ServerMetrics({ store, sap: () => sap?.snapshot() });
   // prom-client loads on the first scrape, so a server nobody scrapes does not pay for it.
@@ -137,10 +133,7 @@ export async function main(args: string[]): Promise<number> {
       : { rateLimiter: new RateLimiter({ ratePerS: config.rateLimit }) }),
     reports: {
       store,
-      rateLimiter: new RateLimiter({
-        ratePerS: config.reports.ratePerS,
-        burst: config.reports.burst,
-      }),
+      rateLimiter: new RateLimiter(config.reports),
     },
     metrics,
     scrape,

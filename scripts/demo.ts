@@ -3,7 +3,7 @@
 // the client's summary beside the source's truth. Nothing leaves the host: everything binds to
 // 127.0.0.1, the source sends with TTL 0 through the loopback interface, and the client joins there.
 // Run: deno task demo [-- --seconds 15 --bitrate 2M --loss 0.01]
-import { SERVER_V8_FLAGS_ARG as V8_SERVER } from "./support/server_flags.ts";
+import { SERVER_PERMISSIONS, SERVER_V8_FLAGS_ARG as V8_SERVER } from "./support/server_flags.ts";
 import { ConfigError } from "../lib/common/errors.ts";
 import { exitCodeFor, parseFlags, parseSecondsFlag } from "../lib/common/flags.ts";
 import { MAX_SOURCE_BITRATE } from "../lib/source/rtp_source.ts";
@@ -107,7 +107,7 @@ export async function main(args: string[]): Promise<number> {
   const server = deno(
     [
       V8_SERVER,
-      "-P=server",
+      ...SERVER_PERMISSIONS,
       "server.ts",
       "--host",
       "127.0.0.1",
