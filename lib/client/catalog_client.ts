@@ -5,7 +5,7 @@ import { isRecord } from "../common/json_checks.ts";
 import { printable } from "../common/printable.ts";
 import { readLimited } from "../common/read_limited.ts";
 import { STREAM_NAME_PATTERN } from "../sdp/stream.ts";
-import type { StreamTransport } from "../sdp/receive_target.ts";
+import type { StreamTransport } from "../sdp/stream.ts";
 import { authHeaders, exchange, type FetchOptions } from "./negotiate.ts";
 
 /** Bounds on a catalog answer. */

@@ -6,7 +6,7 @@ import type { ReceptionState } from "./stream_watch.ts";
 import type { ReceiverSnapshot } from "../rtp/session_stats.ts";
 import type { SourceSnapshot } from "../rtp/source_stats.ts";
 import type { PayloadFormat } from "../rtp/payload_format.ts";
-import type { StreamTransport } from "../sdp/receive_target.ts";
+import type { StreamTransport } from "../sdp/stream.ts";
 import type { TsSnapshot } from "../ts/ts_report.ts";
 import { UDP_KEY } from "./ts_watch.ts";
 import type { UdpSnapshot } from "./udp_stats.ts";

@@ -4,7 +4,8 @@
 import { SourceFilter } from "../net/source_filter.ts";
 import type { DatagramBatch } from "../net/datagram_batch.ts";
 import { type ReceiverSnapshot, ReceiverStats } from "../rtp/session_stats.ts";
-import type { ReceiveTarget, StreamTransport } from "../sdp/receive_target.ts";
+import type { ReceiveTarget } from "../sdp/receive_target.ts";
+import type { StreamTransport } from "../sdp/stream.ts";
 import { isRawTsDatagram } from "../ts/raw_ts.ts";
 import { TS } from "../ts/constants.ts";
 import type { Tr101290Limits } from "../ts/tr101290.ts";

@@ -13,7 +13,7 @@ import {
   sourceFilterOf,
   withoutUndefined,
 } from "./describe.ts";
-import { type MediaSection, parseSdp, RTP_PROTOCOL } from "./parse.ts";
+import { type MediaSection, parseSdp, RAW_UDP_PROTOCOL, RTP_PROTOCOL } from "./parse.ts";
 import { type CatalogEntry, type StreamTransport, transportOf } from "./stream.ts";
 
 /** Formats of an offered `udp` m-line that mean MPEG-TS: VLC's `mpeg`, the media type `MP2T`, and
@@ -22,7 +22,7 @@ const RAW_UDP_FORMATS = /^(mpeg|mp2t|33)$/i;
 
 /** True when an offered m-line asks for raw MPEG-TS over UDP. */
 function offersRawUdp(m: MediaSection): boolean {
-  return m.protocol.toLowerCase() === RAW_UDP_MEDIA.protocol &&
+  return RAW_UDP_PROTOCOL.test(m.protocol) &&
     m.formatTokens.some((t) => RAW_UDP_FORMATS.test(t));
 }
 

@@ -6,6 +6,7 @@ import { controlGroupProblem, ipVersionOf, multicastProblem } from "../net/multi
 import { printable } from "../common/printable.ts";
 import type { PayloadFormat } from "../rtp/payload_format.ts";
 import { type MediaSection, parseSdp, RAW_UDP_PROTOCOL, RTP_PROTOCOL } from "./parse.ts";
+import type { StreamTransport } from "./stream.ts";
 
 /** Which m-line to receive: the first of a media type (`video`, `audio`, ...) or the N-th (1-based). */
 export type MediaChoice =
@@ -25,9 +26,6 @@ export interface ChosenMedia {
   /** How many m-lines have a port other than 0 (an answer's rejected m-lines have port 0). */
   readonly open: number;
 }
-
-/** How a stream's datagrams are framed: RTP packets, or MPEG-TS packets straight in UDP. */
-export type StreamTransport = "rtp" | "udp";
 
 /** Where and how to receive a stream, read from an answer or a plain description. */
 export interface ReceiveTarget {
